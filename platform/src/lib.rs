@@ -1,1 +1,6 @@
-//! placeholder
+//! The VXP platform: the drivers that give the interpreter cores their I/O
+//! (text front end, later SIP/RTP media and the Resource Manager), and the
+//! `vxp` command line.
+#![forbid(unsafe_code)]
+
+pub mod cli;
