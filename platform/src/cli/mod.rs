@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod grammar;
+pub mod run;
 
 /// VXP: an open-source voice platform for VoiceXML 2.1 and CCXML 1.0.
 #[derive(Debug, Parser)]
@@ -20,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a VoiceXML application in text mode (scripted or interactive input).
+    Run(run::RunArgs),
     /// Check grammars and run SRGS grammar test sets.
     #[command(subcommand)]
     Grammar(grammar::GrammarCommand),
@@ -45,6 +48,7 @@ pub fn init_tracing(verbose: u8) {
 /// Runs the parsed command line; the exit code is the command's verdict.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run(args) => run::run(args),
         Command::Grammar(cmd) => grammar::run(cmd),
     }
 }
