@@ -1,0 +1,2 @@
+//! Benchmark placeholder, replaced by the real criterion benchmark.
+fn main() {}
