@@ -288,9 +288,15 @@ fn write_element(e: &Element, out: &mut String) {
 }
 
 /// Maps byte offsets of a source text to line and column.
+///
+/// Lookups are expected in mostly increasing order (a parser walking the text), so the index remembers the
+/// last answer and counts characters forward from it: a document written on one long line costs linear, not
+/// quadratic, time.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// The last offset looked up and its position.
+    cursor: std::cell::Cell<(usize, Pos)>,
 }
 
 impl LineIndex {
@@ -303,26 +309,37 @@ impl LineIndex {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        Self { starts }
+        Self {
+            starts,
+            cursor: std::cell::Cell::new((0, Pos::new(1, 1))),
+        }
     }
 
     /// The position of byte `offset` in `src` (which must be the indexed text).
     pub fn pos(&self, src: &str, offset: usize) -> Pos {
-        let offset = offset.min(src.len());
+        let mut offset = offset.min(src.len());
+        while !src.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line = match self.starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
         let start = self.starts[line];
-        let mut end = offset;
-        while !src.is_char_boundary(end) {
-            end -= 1;
-        }
-        let column = src[start..end].chars().count() + 1;
-        Pos::new(
-            u32::try_from(line + 1).unwrap_or(u32::MAX),
-            u32::try_from(column).unwrap_or(u32::MAX),
-        )
+        let (cursor_offset, cursor_pos) = self.cursor.get();
+        let line_no = u32::try_from(line + 1).unwrap_or(u32::MAX);
+        let column =
+            if cursor_pos.line == line_no && cursor_offset >= start && cursor_offset <= offset {
+                let more = src[cursor_offset..offset].chars().count();
+                cursor_pos
+                    .column
+                    .saturating_add(u32::try_from(more).unwrap_or(u32::MAX))
+            } else {
+                u32::try_from(src[start..offset].chars().count() + 1).unwrap_or(u32::MAX)
+            };
+        let pos = Pos::new(line_no, column);
+        self.cursor.set((offset, pos));
+        pos
     }
 }
 
@@ -714,6 +731,30 @@ mod tests {
 
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
+    }
+
+    #[test]
+    fn line_index_answers_in_any_order() {
+        let src = "ab\ncdé\nfg";
+        let idx = LineIndex::new(src);
+        assert_eq!(idx.pos(src, 4), Pos::new(2, 2));
+        assert_eq!(idx.pos(src, 7), Pos::new(2, 4), "é counts as one column");
+        assert_eq!(idx.pos(src, 1), Pos::new(1, 2));
+        assert_eq!(idx.pos(src, 8), Pos::new(3, 1));
+        assert_eq!(
+            idx.pos(src, 6),
+            Pos::new(2, 3),
+            "inside a multi-byte character rounds down"
+        );
+        assert_eq!(idx.pos(src, 100), Pos::new(3, 3));
+    }
+
+    #[test]
+    fn one_long_line_is_linear() {
+        let src = format!("<a>{}</a>", "<b x='1'>t</b>".repeat(200_000));
+        let root = parse(&src).expect("well-formed");
+        assert_eq!(root.elements().count(), 200_000);
+        assert_eq!(root.elements().last().map(|e| e.pos.line), Some(1));
     }
 
     #[test]
