@@ -16,7 +16,7 @@ use super::srgs_xml::{check_rule_name, parse_prob, parse_repeat, parse_weight, r
 use super::{GrammarError, Mode};
 
 /// Deepest nesting of `( )` and `[ ]` accepted.
-const MAX_NESTING: u32 = 256;
+const MAX_NESTING: u32 = 64;
 
 /// Characters that end a bare token (SRGS §4: reserved in ABNF).
 const RESERVED: &[char] = &[
