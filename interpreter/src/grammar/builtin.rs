@@ -495,10 +495,12 @@ fn spoken_digits(w: &[&str]) -> Option<String> {
 /// A cardinal number in words ("two thousand and five", "a hundred") or a
 /// typed integer; the whole slice must be consumed.
 fn cardinal(w: &[&str]) -> Option<u64> {
-    if let [one] = w {
-        if !one.is_empty() && one.bytes().all(|b| b.is_ascii_digit()) && one.len() <= 15 {
-            return one.parse().ok();
-        }
+    if let [one] = w
+        && !one.is_empty()
+        && one.bytes().all(|b| b.is_ascii_digit())
+        && one.len() <= 15
+    {
+        return one.parse().ok();
     }
     let mut total: u64 = 0;
     let mut current: u64 = 0;
@@ -518,13 +520,13 @@ fn cardinal(w: &[&str]) -> Option<u64> {
             let v = v as u64;
             let r = current % 100;
             // A unit follows nothing, a hundred, or a bare tens word.
-            let fits = r == 0 || (r >= 20 && r % 10 == 0 && (1..10).contains(&v));
+            let fits = r == 0 || (r >= 20 && r.is_multiple_of(10) && (1..10).contains(&v));
             if !fits {
                 return None;
             }
             current += v;
         } else if let Some(t) = TENS.iter().position(|u| u == word) {
-            if current % 100 != 0 {
+            if !current.is_multiple_of(100) {
                 return None;
             }
             current += (t as u64 + 2) * 10;
@@ -707,10 +709,10 @@ fn day_of_month(w: &[&str]) -> Option<u32> {
 
 /// A year: "two thousand three", "nineteen ninety nine", "twenty oh five", "2003".
 fn year(w: &[&str]) -> Option<u32> {
-    if let Some(y) = cardinal(w) {
-        if (1000..=2999).contains(&y) {
-            return u32::try_from(y).ok();
-        }
+    if let Some(y) = cardinal(w)
+        && (1000..=2999).contains(&y)
+    {
+        return u32::try_from(y).ok();
     }
     for split in 1..w.len() {
         let Some(hi) = cardinal(&w[..split]) else {

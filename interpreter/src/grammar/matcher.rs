@@ -260,10 +260,8 @@ impl Matcher<'_> {
             self.g.expr(id),
             Expr::Token { .. } | Expr::Null | Expr::Void | Expr::Tag { .. }
         );
-        if cacheable {
-            if let Some(r) = self.memo.get(&key(id, s)) {
-                return r.clone();
-            }
+        if cacheable && let Some(r) = self.memo.get(&key(id, s)) {
+            return r.clone();
         }
         if self.depth >= MAX_DEPTH {
             tracing::debug!("grammar nesting deeper than {MAX_DEPTH}: treated as no match");
