@@ -415,3 +415,17 @@ fn builtin_type_and_uri_entry_points() {
     }
     assert!(Grammar::builtin("builtin:dtmf/unknown", "en-US").is_err());
 }
+
+#[test]
+fn grammars_are_shareable_across_sessions() {
+    fn shareable<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    shareable::<Grammar>();
+    let g = abnf("#ABNF 1.0;\nroot $r;\n$r = hi;").expect("compiles");
+    let copy = g.clone();
+    let handle = std::thread::spawn(move || parse(&copy, "hi"));
+    assert_eq!(
+        handle.join().expect("thread").as_deref(),
+        Some(r#"$r["hi"]"#)
+    );
+    assert!(format!("{g:?}").contains("rules: 1"));
+}
