@@ -39,7 +39,7 @@ mod model;
 mod sisr;
 mod srgs_xml;
 
-pub use dtmf::{DtmfCollector, DtmfParams, DtmfStep};
+pub use dtmf::{DtmfCollector, DtmfParams, DtmfStep, SpeechTimeouts};
 pub use matcher::{MAX_INPUT_TOKENS, ParseNode, recognize};
 pub use sisr::{FieldSlot, SemanticError, map_to_fields};
 
