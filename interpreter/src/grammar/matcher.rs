@@ -137,10 +137,16 @@ pub(crate) struct GrammarMatch<T> {
 }
 
 /// Matches `input` against every candidate whose mode fits, and returns the
-/// hypotheses in candidate order (the caller's §3.1.4 precedence). Inputs of
-/// more than [`MAX_INPUT_TOKENS`] keys or words do not match.
+/// hypotheses in candidate order (the caller's §3.1.4 precedence). Empty
+/// input and inputs of more than [`MAX_INPUT_TOKENS`] keys or words do not
+/// match.
 pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) -> Recognition {
     let tokens = Tokens::new(input);
+    if tokens.norm.is_empty() {
+        // Silence is `noinput`, never a recognition, even for grammars
+        // that can match the empty sequence.
+        return Recognition::NoMatch;
+    }
     if tokens.norm.len() > MAX_INPUT_TOKENS {
         tracing::debug!(
             tokens = tokens.norm.len(),
