@@ -113,6 +113,23 @@ fn weights_pick_among_ambiguous_alternatives() {
     )
     .expect("compiles");
     assert_eq!(parse(&g, "boston").as_deref(), Some(r#"$r[$b["boston"]]"#));
+    // N-best: the other reading follows, scored by relative weight.
+    match words(&g, "boston") {
+        Recognition::Match { hypotheses, .. } => {
+            let got: Vec<(String, f32)> = hypotheses
+                .iter()
+                .map(|h| (h.parse_string(), h.confidence))
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (r#"$r[$b["boston"]]"#.to_owned(), 1.0),
+                    (r#"$r[$a["boston"]]"#.to_owned(), 0.2)
+                ]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
