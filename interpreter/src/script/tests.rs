@@ -599,3 +599,11 @@ fn deeply_nested_source_is_rejected_before_parsing() {
     let text = format!("'{}' // {}", "(".repeat(1000), "[".repeat(1000));
     assert_eq!(s(&mut h, &text).len(), 1000);
 }
+
+#[test]
+fn session_variables_snapshot() {
+    let mut h = in_dialog();
+    h.set_session(&sample_session()).unwrap();
+    let session = h.lookup("session").unwrap();
+    insta::assert_json_snapshot!("session_variables", h.to_json(&session));
+}
