@@ -47,11 +47,13 @@ mod tests;
 
 use std::fmt;
 
+use boa_engine::JsString;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::{Attribute, PropertyDescriptor};
-use boa_engine::{Context, JsObject, JsString, JsValue};
 
+/// The engine types the host's API speaks in, so callers need not name boa.
+pub use boa_engine::{Context, JsObject, JsValue};
 pub use error::{ScriptError, ScriptErrorKind};
 pub use session::{Originator, Redirect, SessionInfo};
 

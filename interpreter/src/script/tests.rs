@@ -37,6 +37,24 @@ fn expression_with_trailing_semicolon_still_evaluates() {
 }
 
 #[test]
+fn statement_lists_in_expressions_yield_their_completion_value() {
+    let mut h = in_dialog();
+    assert_eq!(s(&mut h, "var t = 2; t * 3"), "6");
+    // The statement list ran in its own function: nothing leaked into a scope.
+    assert!(!h.is_declared("t"));
+}
+
+#[test]
+fn evaluation_works_outside_executable_content() {
+    let mut h = host();
+    h.enter(Scope::Application);
+    h.enter(Scope::Document);
+    h.declare(Scope::Document, "d", JsValue::from(5)).unwrap();
+    assert_eq!(s(&mut h, "d + 1"), "6");
+    assert!(!h.is_declared("dialog"));
+}
+
+#[test]
 fn inner_scope_shadows_outer() {
     let mut h = in_dialog();
     h.declare(Scope::Application, "x", h.string("app")).unwrap();
