@@ -5,4 +5,5 @@
 #![forbid(unsafe_code)]
 
 pub mod grammar;
+pub mod script;
 pub mod xml;
