@@ -66,6 +66,9 @@ pub struct CompileError {
 }
 
 impl CompileError {
+    /// The event a session raises for a page that does not compile.
+    pub const EVENT: &'static str = "error.badfetch";
+
     pub(crate) fn new(url: &Arc<Url>, pos: Pos, message: impl Into<String>) -> Self {
         Self {
             url: url.clone(),

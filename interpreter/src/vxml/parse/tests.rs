@@ -74,6 +74,9 @@ fn document_level_structure() {
     assert_eq!(doc.dialogs.len(), 3);
     assert_eq!(doc.dialog_position("other"), Some(1));
     assert_eq!(doc.dialog("main").map(Dialog::scope), Some(Scope::Document));
+    assert_eq!(doc.dialog("main").map(|d| d.init().len()), Some(1));
+    assert_eq!(doc.dialog("other").map(|d| d.catches().len()), Some(1));
+    assert_eq!(doc.dialog("main").map(|d| d.properties().len()), Some(0));
     assert_eq!(doc.dialogs.get(2).map(Dialog::id), Some("__vxp_dialog_3"));
     let catch = doc.catches.first().expect("catch");
     assert_eq!(catch.events, ["error.badfetch", "connection.disconnect"]);
