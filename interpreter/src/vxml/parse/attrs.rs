@@ -64,21 +64,14 @@ impl<'a> El<'a> {
         }
     }
 
-    pub fn expr(&self, name: &str) -> Result<Option<Expr>, CompileError> {
-        match self.opt(name) {
-            None => Ok(None),
-            Some(v) if v.trim().is_empty() => Err(self.err(format!(
-                "'{name}' of {} must be an expression, not empty",
-                self.tag()
-            ))),
-            Some(v) => Ok(Some(self.expr_src(v))),
-        }
+    /// An expression attribute, kept as written: even an empty one is left to
+    /// the session, which reports a bad expression as `error.semantic`.
+    pub fn expr(&self, name: &str) -> Option<Expr> {
+        self.opt(name).map(|v| self.expr_src(v))
     }
 
     pub fn req_expr(&self, name: &str) -> Result<Expr, CompileError> {
-        self.req(name)?;
-        self.expr(name)?
-            .ok_or_else(|| self.err(format!("{} needs a '{name}' attribute", self.tag())))
+        self.req(name).map(|v| self.expr_src(v))
     }
 
     /// At most one of `names` may be present: its index, if any.
