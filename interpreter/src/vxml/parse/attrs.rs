@@ -331,8 +331,9 @@ fn quoted_list(names: &[&str], conj: &str) -> String {
 }
 
 /// Parses a time designation: a non-negative decimal number followed by `s`
-/// or `ms` (VoiceXML 2.0 §6.5, from CSS2). Exact to the nanosecond; `None`
-/// for anything else, including values beyond `Duration`'s range.
+/// or `ms` (VoiceXML 2.0 §6.5, from CSS2), surrounding whitespace allowed.
+/// Exact to the nanosecond; `None` for anything else, including values
+/// beyond `Duration`'s range.
 pub fn parse_duration(v: &str) -> Option<Duration> {
     let v = v.trim();
     let (number, nanos_per_unit): (&str, u64) = if let Some(n) = v.strip_suffix("ms") {
