@@ -17,9 +17,13 @@ use std::sync::Arc;
 use super::model::{Alternatives, Compiled, Expr, ExprId};
 use super::{Candidate, Hypothesis, Input, Kind, Mode, Recognition};
 
+/// Longest input matched; longer DTMF strings or utterances are a nomatch,
+/// which bounds the (polynomial) matching work.
+pub const MAX_INPUT_TOKENS: usize = 512;
+
 /// Deepest expression nesting followed while matching; deeper derivations
 /// (e.g. a right-recursive rule over a very long input) do not match.
-const MAX_DEPTH: u32 = 3000;
+const MAX_DEPTH: u32 = 600;
 
 /// A derivation of the input: rules, tokens and tags in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +31,11 @@ pub enum ParseNode {
     /// A rule that matched, by the name it was referenced with (`<uri>` for
     /// external references).
     Rule {
-        /// Rule name.
+        /// The reference as written: the rule name, or `<uri>` for external
+        /// references.
         name: String,
+        /// The name of the rule itself (what SISR's `rules.x` uses).
+        rule: String,
         /// What the rule's expansion matched.
         children: Vec<ParseNode>,
     },
@@ -63,7 +70,7 @@ impl ParseNode {
 impl fmt::Display for ParseNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Rule { name, children } => {
+            Self::Rule { name, children, .. } => {
                 write!(f, "${name}[")?;
                 for (i, c) in children.iter().enumerate() {
                     if i > 0 {
@@ -129,9 +136,17 @@ pub(crate) struct GrammarMatch<T> {
 }
 
 /// Matches `input` against every candidate whose mode fits, and returns the
-/// hypotheses in candidate order (the caller's §3.1.4 precedence).
+/// hypotheses in candidate order (the caller's §3.1.4 precedence). Inputs of
+/// more than [`MAX_INPUT_TOKENS`] keys or words do not match.
 pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) -> Recognition {
     let tokens = Tokens::new(input);
+    if tokens.norm.len() > MAX_INPUT_TOKENS {
+        tracing::debug!(
+            tokens = tokens.norm.len(),
+            "input longer than {MAX_INPUT_TOKENS} tokens: no match"
+        );
+        return Recognition::NoMatch;
+    }
     let mut hypotheses = Vec::new();
     let mut extendable = false;
     for cand in cands {
@@ -164,6 +179,7 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
                         mode: tokens.mode,
                         parse: ParseNode::Rule {
                             name: b.uri().to_owned(),
+                            rule: b.uri().to_owned(),
                             children: tokens.raw.iter().cloned().map(ParseNode::Token).collect(),
                         },
                         builtin: Some(value),
@@ -215,6 +231,7 @@ pub(crate) fn match_compiled(g: &Compiled, toks: &[String]) -> GrammarMatch<Pars
         m.build(rule.body, 0, n, &mut children)
             .then(|| ParseNode::Rule {
                 name: rule.name.clone(),
+                rule: rule.name.clone(),
                 children,
             })
     } else {
@@ -255,10 +272,8 @@ impl Matcher<'_> {
             self.g.expr(id),
             Expr::Token { .. } | Expr::Null | Expr::Void | Expr::Tag { .. }
         );
-        if cacheable {
-            if let Some(r) = self.memo.get(&key(id, s)) {
-                return r.clone();
-            }
+        if cacheable && let Some(r) = self.memo.get(&key(id, s)) {
+            return r.clone();
         }
         if self.depth >= MAX_DEPTH {
             tracing::debug!("grammar nesting deeper than {MAX_DEPTH}: treated as no match");
@@ -526,6 +541,7 @@ impl Matcher<'_> {
                 let ok = self.build(body, s, e, &mut children);
                 out.push(ParseNode::Rule {
                     name: r.display.to_string(),
+                    rule: g.rules[rule as usize].name.clone(),
                     children,
                 });
                 ok
