@@ -289,6 +289,24 @@ fn pages_without_namespace_and_in_utf16() {
     }
     let doc = compile(&bytes, &url()).expect("utf-16");
     assert_eq!(doc.dialogs.len(), 1);
+
+    let declared = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n{src}");
+    let mut bytes = Vec::new();
+    for u in declared.encode_utf16() {
+        bytes.extend_from_slice(&u.to_be_bytes());
+    }
+    let doc = compile(&bytes, &url()).expect("utf-16 big-endian without a byte order mark");
+    let Some(FormItem::Block(b)) = form(&doc, 0).items.first() else {
+        panic!("block");
+    };
+    assert!(
+        matches!(b.body.as_slice(), [Stmt::Prompt(p)] if matches!(p.content.as_slice(), [PromptNode::Text(t)] if t.text == "Grüße"))
+    );
+    assert_eq!(b.common.loc.pos, Pos::new(3, 7));
+
+    let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><vxml version=\"2.1\"><form><block>Gr\xFC\xDFe</block></form></vxml>";
+    let doc = compile(latin1, &url()).expect("latin-1");
+    assert_eq!(doc.dialogs.len(), 1);
 }
 
 #[test]
