@@ -6,4 +6,5 @@
 
 pub mod grammar;
 pub mod script;
+pub mod vxml;
 pub mod xml;
