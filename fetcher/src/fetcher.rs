@@ -43,6 +43,9 @@ use crate::{
 /// responses are shared by all callers.
 const ACCEPT: &str = "*/*";
 
+/// Stand-in deadline for a `fetchtimeout` too large to add to the clock.
+const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The fetching module: one per process, cheap to clone, shared by every session.
 ///
 /// Requires a tokio runtime with time enabled for [`Fetcher::fetch`] and
@@ -183,17 +186,20 @@ impl Fetcher {
         );
         bump(&self.inner.counters.requests);
         let timeout = req.timeout;
-        let result =
-            match tokio::time::timeout(timeout, self.fetch_untimed(&req, started + timeout))
-                .instrument(span.clone())
-                .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(FetchError::Timeout {
-                    url: url_string(&req.url),
-                    after: timeout,
-                }),
-            };
+        // A document may ask for an absurd fetchtimeout; it must not overflow.
+        let deadline = started
+            .checked_add(timeout)
+            .unwrap_or_else(|| started + FAR_FUTURE);
+        let result = match tokio::time::timeout(timeout, self.fetch_untimed(&req, deadline))
+            .instrument(span.clone())
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::Timeout {
+                url: url_string(&req.url),
+                after: timeout,
+            }),
+        };
         let counters = &self.inner.counters;
         match &result {
             Ok(resp) => {
@@ -227,7 +233,8 @@ impl Fetcher {
                 let key = cache_key(&req.url);
                 match self.lookup(key, &req.url, req.session.as_ref(), directives(req)) {
                     Lookup::Use(entry, outcome) if !is_redirect(entry.status) => {
-                        let resp = response(&entry, outcome);
+                        let mut resp = response(&entry, outcome);
+                        resp.url.set_fragment(req.url.fragment());
                         self.check_content_type(req, &resp).ok()?;
                         bump(&self.inner.counters.requests);
                         bump(if outcome == CacheOutcome::Hit {
@@ -500,6 +507,12 @@ impl Fetcher {
                     url: url_string(&url),
                     reason: format!("bad Location {location:?}: {e}"),
                 })?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(FetchError::Redirect {
+                        url: url_string(&url),
+                        reason: format!("redirect to a {} URL refused", next.scheme()),
+                    });
+                }
                 // RFC 9110 §15.4: 303 always, and 301/302 in practice, turn a POST into a GET.
                 if matches!(entry.status, 301..=303) {
                     method = Method::Get;

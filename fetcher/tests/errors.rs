@@ -109,6 +109,14 @@ async fn failures_map_to_events() {
             "redirects",
         ),
         (
+            "redirect to a file",
+            server.url("/to-file"),
+            ResourceKind::Document,
+            None,
+            "error.badfetch.http.redirect",
+            "refused",
+        ),
+        (
             "file missing",
             missing_file.clone(),
             ResourceKind::Document,
@@ -157,7 +165,7 @@ async fn failures_map_to_events() {
             "{name}: message {message:?} lacks the URL"
         );
     }
-    assert_eq!(fetcher.stats().errors, 12);
+    assert_eq!(fetcher.stats().errors, 13);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,4 +234,17 @@ async fn https_certificate_errors_can_be_made_non_fatal() {
         bad_agent.expect_err("invalid header").event(),
         "error.badfetch"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_host_is_a_dns_failure() {
+    // `.invalid` never resolves (RFC 6761 §6.4).
+    let req = FetchRequest::new(
+        url("http://vxp-test.invalid/main.vxml"),
+        ResourceKind::Document,
+        Duration::from_secs(5),
+    );
+    let err = fetcher().fetch(req).await.expect_err("unresolvable host");
+    assert_eq!(err.event(), "error.badfetch.http.dns", "{err}");
+    assert!(err.message().contains("vxp-test.invalid"));
 }

@@ -259,6 +259,7 @@ async fn handle(State(origin): State<Arc<Origin>>, req: Request) -> Response {
         "/big" => respond(200, &[ct], vec![b'x'; 2 * 1024 * 1024]),
         "/png" => respond(200, &[("content-type", s("image/png"))], "png"),
         "/redirect" => respond(302, &[("location", s("/fresh"))], Bytes::new()),
+        "/to-file" => respond(302, &[("location", s("file:///etc/passwd"))], Bytes::new()),
         "/loop" => respond(302, &[("location", s("/loop"))], Bytes::new()),
         "/post-redirect" => respond(303, &[("location", s("/echo?after=post"))], Bytes::new()),
         p if p.starts_with("/status/") => {
