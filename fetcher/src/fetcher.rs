@@ -256,15 +256,15 @@ impl Fetcher {
     /// [`FetchResponse::compiled`]. Ignored for responses that are not cached.
     pub fn store_compiled(&self, resp: &FetchResponse, compiled: Arc<dyn Any + Send + Sync>) {
         if let Some(entry) = &resp.entry {
-            *entry.compiled_slot() = Some(compiled);
+            entry.set_compiled(compiled);
         }
     }
 
     /// Fetches and returns the compiled form, compiling at most once per cached
     /// entity: concurrent callers of the same entity wait for the first
-    /// compilation instead of repeating it. `compile` must not call back into
-    /// [`Fetcher::store_compiled`] for the same response. A compile error is
-    /// returned to the caller and not stored.
+    /// compilation instead of repeating it (callers that only `fetch` are not
+    /// held up). A compile error is returned to the caller and not stored, so
+    /// the next caller tries again.
     pub async fn fetch_compiled<T, E>(
         &self,
         req: FetchRequest,
@@ -281,25 +281,19 @@ impl Fetcher {
             let compiled = compile(&resp).map(Arc::new);
             return Ok((resp, compiled));
         };
-        let mut slot = entry.compiled_slot();
-        if let Some(done) = slot.clone().and_then(|c| c.downcast::<T>().ok()) {
-            drop(slot);
+        let guard = entry.compile_guard();
+        if let Some(done) = entry.compiled().and_then(|c| c.downcast::<T>().ok()) {
+            drop(guard);
             resp.compiled = Some(done.clone());
             return Ok((resp, Ok(done)));
         }
-        match compile(&resp) {
-            Ok(value) => {
-                let value = Arc::new(value);
-                *slot = Some(value.clone());
-                drop(slot);
-                resp.compiled = Some(value.clone());
-                Ok((resp, Ok(value)))
-            }
-            Err(e) => {
-                drop(slot);
-                Ok((resp, Err(e)))
-            }
+        let compiled = compile(&resp).map(Arc::new);
+        if let Ok(value) = &compiled {
+            entry.set_compiled(value.clone());
+            resp.compiled = Some(value.clone());
         }
+        drop(guard);
+        Ok((resp, compiled))
     }
 
     /// Starts background fetches (`fetchhint="prefetch"`): at most
