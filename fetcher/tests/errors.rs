@@ -219,13 +219,8 @@ async fn coalesced_waiters_each_keep_their_own_timeout() {
     assert_eq!(server.count("/slow"), 1);
 }
 
-#[tokio::test]
-async fn https_certificate_errors_can_be_made_non_fatal() {
-    let fetcher = Fetcher::new(FetcherConfig {
-        https_cert_errors_fatal: false,
-        ..FetcherConfig::default()
-    });
-    assert!(fetcher.is_ok());
+#[test]
+fn invalid_configuration_is_reported() {
     let bad_agent = Fetcher::new(FetcherConfig {
         user_agent: "bad\nagent".to_owned(),
         ..FetcherConfig::default()
