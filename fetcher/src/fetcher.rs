@@ -49,7 +49,10 @@ const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The fetching module: one per process, cheap to clone, shared by every session.
 ///
 /// Requires a tokio runtime with time enabled for [`Fetcher::fetch`] and
-/// [`Fetcher::prefetch`].
+/// [`Fetcher::prefetch`]. Upstream requests run as tasks of the runtime of the
+/// caller that started them, and pooled connections belong to the runtime that
+/// opened them: share one fetcher between runtimes only if they live as long
+/// as it does.
 #[derive(Clone)]
 pub struct Fetcher {
     inner: Arc<Inner>,
@@ -618,10 +621,11 @@ impl Fetcher {
             conditional,
             budget,
         ));
+        let task_url = url_string(url);
         let result = async move {
             task.await.unwrap_or_else(|e| {
                 Err(FetchError::Protocol {
-                    url: String::new(),
+                    url: task_url,
                     reason: format!("fetch task failed: {e}"),
                 })
             })
