@@ -48,10 +48,13 @@ async fn a_thousand_concurrent_requests_make_one_upstream_request() {
         .iter()
         .filter(|r| r.cache == CacheOutcome::Coalesced)
         .count();
-    assert!(
-        coalesced > 900,
-        "only {coalesced} joined the in-flight request"
-    );
+    let hits = resps
+        .iter()
+        .filter(|r| r.cache == CacheOutcome::Hit)
+        .count();
+    // Callers that arrive after the answer was stored are plain hits.
+    assert!(coalesced > 0, "nobody joined the in-flight request");
+    assert_eq!(coalesced + hits, 999);
     assert_eq!(fetcher.stats().upstream_requests, 1);
 }
 
