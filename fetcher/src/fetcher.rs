@@ -324,6 +324,17 @@ impl Fetcher {
         }
     }
 
+    /// Drops everything stored for `url` (bytes and compiled forms), so the
+    /// next fetch goes to the origin; for operators after an application update.
+    pub fn invalidate(&self, url: &Url) {
+        self.inner.store.invalidate(cache_key(url));
+    }
+
+    /// Empties the whole cache.
+    pub fn clear(&self) {
+        self.inner.store.clear();
+    }
+
     /// Counters since creation.
     pub fn stats(&self) -> FetchStats {
         let c = &self.inner.counters;
