@@ -1,7 +1,7 @@
 //! Waiting for input and using it (VoiceXML 2.0 §3.1.4 grammar activation
 //! and precedence, §3.1.6 mapping results to form items, §2.2 menus and
 //! `<choice>`, §2.5 `<link>`, §5.1.5 `application.lastresult$`, §6.3.3 DTMF
-//! collection through the grammar engine's [`DtmfCollector`]).
+//! collection through [`Collector`]).
 //!
 //! Active grammars are ordered field, field links, dialog (form grammars and
 //! links), document, application root, universals; the grammar engine breaks
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use boa_engine::JsValue;
 
+use super::dtmf::Collector;
 use super::events::Event;
 use super::fia::{Ending, Step};
 use super::navigation::Nav;
@@ -20,8 +21,7 @@ use super::{
     RecognitionResult, Session, Wait,
 };
 use crate::grammar::{
-    self, Candidate, DtmfCollector, DtmfParams, DtmfStep, FieldSlot, Grammar, Input, Mode,
-    Recognition,
+    self, Candidate, DtmfParams, DtmfStep, FieldSlot, Grammar, Input, Mode, Recognition,
 };
 use crate::script::Scope;
 use crate::vxml::model::{
@@ -70,7 +70,7 @@ struct Active {
 #[derive(Debug)]
 pub(super) struct ListenState {
     actives: Vec<Active>,
-    collector: Option<DtmfCollector>,
+    collector: Option<Collector>,
     dtmf_params: DtmfParams,
     noinput_at: Option<Instant>,
     timeout: Duration,
@@ -98,11 +98,7 @@ impl ListenState {
 
     /// The earliest pending deadline.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        match self
-            .collector
-            .as_ref()
-            .and_then(DtmfCollector::poll_timeout)
-        {
+        match self.collector.as_ref().and_then(Collector::poll_timeout) {
             Some(t) => Some(t),
             None => self.noinput_at,
         }
@@ -680,9 +676,8 @@ impl Session {
         let l = self.listen.as_mut()?;
         l.noinput_at = None;
         let params = l.dtmf_params;
-        let collector = l
-            .collector
-            .get_or_insert_with(|| DtmfCollector::new(params));
+        let nbest = l.maxnbest;
+        let collector = l.collector.get_or_insert_with(|| Collector::new(params));
         let cands: Vec<Candidate<'_>> = l
             .actives
             .iter()
@@ -694,7 +689,7 @@ impl Session {
                 weight: a.weight,
             })
             .collect();
-        let step = collector.handle_digit(digit, now, &cands);
+        let step = collector.handle_digit(digit, now, &cands, nbest);
         drop(cands);
         self.dtmf_step(step, now)
     }
@@ -781,24 +776,12 @@ impl Session {
         match self.wait {
             Wait::Input => {
                 let l = self.listen.as_mut()?;
-                if let Some(t) = l.collector.as_ref().and_then(DtmfCollector::poll_timeout) {
+                if let Some(t) = l.collector.as_ref().and_then(Collector::poll_timeout) {
                     if t > now {
                         return None;
                     }
-                    let cands: Vec<Candidate<'_>> = l
-                        .actives
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, a)| a.grammar.mode() == Mode::Dtmf)
-                        .map(|(key, a)| Candidate {
-                            grammar: &a.grammar,
-                            key,
-                            weight: a.weight,
-                        })
-                        .collect();
                     let collector = l.collector.as_mut()?;
-                    let step = collector.handle_timeout(now, &cands);
-                    drop(cands);
+                    let step = collector.handle_timeout(now);
                     return self.dtmf_step(step, now);
                 }
                 match l.noinput_at {

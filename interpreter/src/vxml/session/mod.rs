@@ -30,6 +30,7 @@
 //! `<gvp:send>`/`<gvp:receive>`.
 
 mod calls;
+mod dtmf;
 mod events;
 mod exec;
 mod fia;

@@ -243,8 +243,16 @@ impl Session {
                         "<enumerate> outside a menu or a field with options",
                     ));
                 }
-                for (text, dtmf) in &list {
+                for (k, (text, dtmf)) in list.iter().enumerate() {
                     if en.template.is_empty() {
+                        // The platform's default template: each phrase, with a
+                        // short pause between them.
+                        if k > 0 {
+                            out.push(PromptPart::Break {
+                                time: None,
+                                strength: Some("medium".into()),
+                            });
+                        }
                         out.push(PromptPart::Text(text.clone()));
                         continue;
                     }
