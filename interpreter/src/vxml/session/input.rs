@@ -594,6 +594,8 @@ impl Session {
                         },
                         scope: a.scope,
                         source: a.source.clone(),
+                        grammar: a.grammar.clone(),
+                        weight: a.weight,
                     })
                     .collect(),
                 inputmodes: modes,

@@ -424,6 +424,11 @@ pub struct ListenGrammar {
     /// `url:line:column` of an inline grammar, the URL of an external one,
     /// or a `builtin:` URI.
     pub source: String,
+    /// The compiled grammar, for a recognizer that takes SRGS (external
+    /// references already linked).
+    pub grammar: crate::grammar::Grammar,
+    /// The `weight` attribute.
+    pub weight: f32,
 }
 
 /// Which input modes are enabled (`inputmodes` property).

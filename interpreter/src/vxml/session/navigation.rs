@@ -309,11 +309,20 @@ impl Session {
                 self.start_loading(leaf, Some(root), fragment, true, now)
             }
             Purpose::Grammar { url } => {
-                match Grammar::from_bytes(
-                    &fetched.bytes,
-                    fetched.content_type.as_deref(),
-                    &fetched.url,
-                ) {
+                let cached = fetched
+                    .compiled
+                    .clone()
+                    .and_then(|c| c.downcast::<Grammar>().ok())
+                    .map(|g| Grammar::clone(&g));
+                let compiled = match cached {
+                    Some(g) => Ok(g),
+                    None => Grammar::from_bytes(
+                        &fetched.bytes,
+                        fetched.content_type.as_deref(),
+                        &fetched.url,
+                    ),
+                };
+                match compiled {
                     Ok(g) => {
                         for r in g.external_refs() {
                             if !self.grammars.contains_key(r.as_str())

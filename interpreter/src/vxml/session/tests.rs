@@ -637,3 +637,144 @@ fn disconnect_namelist_after_hangup_handler() {
         "S: Bye.\nevent connection.disconnect.hangup\ndisconnect [(\"r\", Number(7))]"
     );
 }
+
+#[test]
+fn external_grammar_and_script_are_prefetched() {
+    let page = vxml(
+        r#"<script src="lib.js"/>
+        <form><field name="c"><grammar src="colors.grxml" type="application/srgs+xml"/>
+        <prompt>Color?</prompt><filled><log><value expr="shout(c)"/></log></filled></field></form>"#,
+    );
+    let colors = r#"<?xml version="1.0"?><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" mode="voice" xml:lang="en-US" root="c"><rule id="c"><one-of><item>red</item><item>blue</item></one-of></rule></grammar>"#;
+    let mut d = Driver::new(&[
+        ("main.vxml", &page),
+        ("colors.grxml", colors),
+        (
+            "lib.js",
+            "function shout(s) { return s.toUpperCase() + '!'; }",
+        ),
+    ]);
+    d.say("blue");
+    assert!(d.text().ends_with("log BLUE!\nexit "), "{}", d.text());
+    assert_eq!(d.fetch_count, 3);
+}
+
+#[test]
+fn missing_grammar_file_is_badfetch() {
+    let page = vxml(
+        r#"<form><field name="c"><grammar src="nope.grxml"/><prompt>Color?</prompt></field></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text().contains("error error.badfetch.http.404"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn properties_shape_the_listen() {
+    let page = vxml(&format!(
+        r#"<property name="timeout" value="3s"/><property name="com.genesyslab.custom" value="x"/>
+        <form><property name="termchar" value="*"/><field name="a"><property name="interdigittimeout" value="2s"/>
+        <prompt timeout="9s">A.</prompt>{YESNO}</field></form>"#
+    ));
+    let mut s = Session::new(
+        SessionConfig::new(Url::parse("http://app.test/main.vxml").expect("URL")),
+        Instant::now(),
+    );
+    let now = Instant::now();
+    let mut listen = None;
+    while let Some(out) = s.poll_output() {
+        match out {
+            Output::Fetch(r) => s.handle_fetched(
+                r.id,
+                FetchResult::Ok(Fetched {
+                    url: r.url.clone(),
+                    content_type: None,
+                    bytes: Arc::from(page.as_bytes()),
+                    compiled: None,
+                }),
+                now,
+            ),
+            Output::Listen(l) => listen = Some(l),
+            _ => {}
+        }
+    }
+    let l = listen.expect("the field listens");
+    assert_eq!(l.timeout, Duration::from_secs(9));
+    assert_eq!(l.termchar, Some('*'));
+    assert_eq!(l.interdigittimeout, Duration::from_secs(2));
+    assert_eq!(l.grammars.len(), 1);
+    assert_eq!(l.grammars[0].mode, GrammarMode::Dtmf);
+    // Without play completion the noinput timer has not started.
+    assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn throw_message_and_cancel_default() {
+    let page = vxml(
+        r#"<catch event="app.fail"><log><value expr="_event + ':' + _message"/></log></catch>
+        <form><block><throw event="app.fail" message="boom"/></block><block>Next.</block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert_eq!(
+        d.text(),
+        "event app.fail\nlog app.fail:boom\nS: Next.\nexit "
+    );
+}
+
+#[test]
+fn event_rethrown_by_its_own_handler_is_bounded() {
+    let page = vxml(
+        r#"<catch event="loop"><throw event="loop"/></catch><form><block><throw event="loop"/></block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text()
+            .contains("error error.semantic: the event loop was thrown 21 times"),
+        "{}",
+        d.text()
+    );
+    assert!(d.s.is_finished());
+}
+
+#[test]
+fn queued_external_messages_serve_receive() {
+    let page = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">
+      <property name="com.genesyslab.externalevents.queue" value="true"/>
+      <form><field name="a"><grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">1</rule></grammar>
+      <prompt>A.</prompt><filled><gvp:receive/><log><value expr="application.lastmessage$.content"/></log></filled></field></form></vxml>"#;
+    let mut d = Driver::new(&[("main.vxml", page)]);
+    d.s.handle_external_message(
+        ExternalMessage {
+            sourcetype: "cti".into(),
+            contenttype: "text/plain".into(),
+            content: "queued".into(),
+        },
+        d.now,
+    );
+    d.pump();
+    d.press("1");
+    assert!(d.text().ends_with("log queued\nexit "), "{}", d.text());
+}
+
+#[test]
+fn record_noinput_and_hangup_while_recording() {
+    let page = vxml(r#"<form><record name="m"><prompt>Speak.</prompt></record></form>"#);
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_record_result(RecordResult::NoInput, d.now);
+    d.pump();
+    assert!(
+        d.text().ends_with("event noinput\nS: Speak.\nrecord m"),
+        "{}",
+        d.text()
+    );
+    d.hangup();
+    assert!(
+        d.text()
+            .ends_with("event connection.disconnect.hangup\ndisconnect []"),
+        "{}",
+        d.text()
+    );
+}
