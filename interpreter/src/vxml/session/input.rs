@@ -425,26 +425,39 @@ impl Session {
             if let FormItem::Field(f) = it {
                 modal = f.modal;
                 if let Some(t) = &f.field_type {
+                    // A type is usable when at least one mode has a builtin
+                    // grammar for the language (§3.1.6, Appendix P).
+                    let mut last_err = None;
+                    let mut found = false;
                     for mode in [Mode::Dtmf, Mode::Voice] {
-                        match Grammar::builtin_type(t, mode, &lang) {
-                            Ok(g) => out.push(Active {
-                                grammar: g,
-                                weight: 1.0,
-                                owner: Owner::Field(i),
-                                scope: GrammarScope::Field,
-                                source: format!(
-                                    "builtin:{}/{t}",
-                                    if mode == Mode::Dtmf { "dtmf" } else { "voice" }
-                                ),
+                        let m = if mode == Mode::Dtmf { "dtmf" } else { "voice" };
+                        let key = format!("type:{m}:{lang}:{t}");
+                        let g = match self.grammars.get(&key) {
+                            Some(g) => Ok(g.clone()),
+                            None => Grammar::builtin_type(t, mode, &lang).inspect(|g| {
+                                self.grammars.insert(key, g.clone());
                             }),
-                            Err(e) => {
-                                return Err(Event::new(
-                                    "error.unsupported.builtin",
-                                    Some(format!("{}: {e}", c.loc)),
-                                    Some(c.loc.clone()),
-                                ));
+                        };
+                        match g {
+                            Ok(g) => {
+                                found = true;
+                                out.push(Active {
+                                    grammar: g,
+                                    weight: 1.0,
+                                    owner: Owner::Field(i),
+                                    scope: GrammarScope::Field,
+                                    source: format!("builtin:{m}/{t}"),
+                                });
                             }
+                            Err(e) => last_err = Some(e),
                         }
+                    }
+                    if let (false, Some(e)) = (found, last_err) {
+                        return Err(Event::new(
+                            "error.unsupported.builtin",
+                            Some(format!("{}: {e}", c.loc)),
+                            Some(c.loc.clone()),
+                        ));
                     }
                 }
                 for (k, o) in f.options.iter().enumerate() {
@@ -629,14 +642,18 @@ impl Session {
             (listen, state)
         };
         let mut listen = listen;
-        listen.item = self
-            .dialog
-            .as_ref()
-            .and_then(|d| {
-                d.active
+        listen.item = match self.current_dialog() {
+            Some((doc, idx)) => match doc.dialogs.get(idx) {
+                Some(Dialog::Menu(m)) => m.id.clone(),
+                _ => self
+                    .dialog
+                    .as_ref()
+                    .and_then(|d| d.active)
                     .and_then(|i| self.with_item(i, |it| it.name().to_string()))
-            })
-            .unwrap_or_default();
+                    .unwrap_or_default(),
+            },
+            None => String::new(),
+        };
         let bargein_all = self.prompts.iter().all(|p| p.bargein);
         let played = self.flush_prompts();
         let mut state = state;

@@ -473,8 +473,8 @@ pub struct Listen {
     pub maxnbest: usize,
     /// Whether the utterance should be recorded.
     pub recordutterance: bool,
-    /// Whether this is a `<record>`-free wait for a `<transfer>` or menu etc.
-    /// (informational: the form item being collected).
+    /// The form item being collected (field or `<initial>` name), or the
+    /// menu's id.
     pub item: String,
 }
 

@@ -410,7 +410,7 @@ fn hangup_during_prompt_runs_handler_then_ends() {
 #[test]
 fn menu_with_dtmf_numbering_and_enumerate() {
     let page = vxml(
-        r##"<menu dtmf="true"><prompt>Say <enumerate/>.</prompt>
+        r##"<menu id="top" dtmf="true"><prompt>Say <enumerate/>.</prompt>
         <choice next="#news">Sports news</choice><choice next="#weather">Weather</choice></menu>
         <form id="news"><block>News.</block></form><form id="weather"><block>Weather.</block></form>"##,
     );
@@ -418,7 +418,7 @@ fn menu_with_dtmf_numbering_and_enumerate() {
     d.press("2");
     assert_eq!(
         d.text(),
-        "S: Say Sports news Weather.\nlisten  [voice dtmf voice dtmf]\nS: Weather.\nexit "
+        "S: Say Sports news Weather.\nlisten top [voice dtmf voice dtmf]\nS: Weather.\nexit "
     );
     let mut d = Driver::new(&[("main.vxml", &page)]);
     d.say("sports news");
