@@ -42,6 +42,7 @@ pub(crate) fn parse_with(src: &str, url: &Url, external: bool) -> Result<Compile
         mode: Mode::Voice,
         format: TagFormat::Script,
         base: url.clone(),
+        base_written: None,
         depth: 0,
     };
     p.header()?;
@@ -119,6 +120,7 @@ pub(crate) fn parse_with(src: &str, url: &Url, external: bool) -> Result<Compile
                 p.base = url
                     .join(&v)
                     .map_err(|e| p.err_at(start, format!("base '{v}' is not a valid URI: {e}")))?;
+                p.base_written = Some(v);
             }
             "lexicon" => {
                 let v = p.angle_uri()?;
@@ -140,6 +142,12 @@ pub(crate) fn parse_with(src: &str, url: &Url, external: bool) -> Result<Compile
                 let content = p.quoted_string()?;
                 p.skip_space()?;
                 p.expect(';')?;
+                if name == "base" && p.base_written.is_none() {
+                    p.base = url.join(&content).map_err(|e| {
+                        p.err_at(start, format!("base '{content}' is not a valid URI: {e}"))
+                    })?;
+                    p.base_written = Some(content.clone());
+                }
                 metas.push((name, content));
             }
             "" => return Err(p.err_here("expected a declaration or a rule definition")),
@@ -182,6 +190,7 @@ struct Parser<'a> {
     mode: Mode,
     format: TagFormat,
     base: Url,
+    base_written: Option<String>,
     depth: u32,
 }
 
@@ -286,6 +295,12 @@ impl<'a> Parser<'a> {
             return Err(self.err_here("the '#ABNF' header has extra words"));
         }
         self.at += "#ABNF".len() + end + 1;
+        // The header is a line of its own.
+        let r = self.rest();
+        let line_end = r.find('\n').unwrap_or(r.len());
+        if !r[..line_end].trim().is_empty() {
+            return Err(self.err_here("the '#ABNF 1.0;' header must be alone on its line"));
+        }
         Ok(())
     }
 
@@ -447,6 +462,8 @@ impl<'a> Parser<'a> {
     fn unit(&mut self) -> Result<ExprId, GrammarError> {
         let mut e = self.primary()?;
         loop {
+            let save = self.at;
+            self.skip_space()?;
             // Language attachment `!en-US` applies to the preceding unit.
             if self.peek() == Some('!') {
                 self.bump();
@@ -456,8 +473,6 @@ impl<'a> Parser<'a> {
                 }
                 continue;
             }
-            let save = self.at;
-            self.skip_space()?;
             if self.peek() == Some('<') {
                 e = self.repeat(e)?;
                 continue;
@@ -545,8 +560,14 @@ impl<'a> Parser<'a> {
                     } else {
                         self.at = save;
                     }
-                    let r = rule_ref(&uri, media, &self.base, self.pos(start))
-                        .map_err(|m| self.err_at(start, m))?;
+                    let r = rule_ref(
+                        &uri,
+                        media,
+                        &self.base,
+                        self.base_written.as_deref(),
+                        self.pos(start),
+                    )
+                    .map_err(|m| self.err_at(start, m))?;
                     return Ok(self.b.push(Expr::Ref(r)));
                 }
                 let name = self.rule_name();
@@ -555,8 +576,9 @@ impl<'a> Parser<'a> {
                     "VOID" => Ok(self.b.push(Expr::Void)),
                     "GARBAGE" => Ok(self.b.push(Expr::Garbage)),
                     _ => {
-                        let r = rule_ref(&format!("#{name}"), None, &self.base, self.pos(start))
-                            .map_err(|m| self.err_at(start, m))?;
+                        let r =
+                            rule_ref(&format!("#{name}"), None, &self.base, None, self.pos(start))
+                                .map_err(|m| self.err_at(start, m))?;
                         Ok(self.b.push(Expr::Ref(r)))
                     }
                 }

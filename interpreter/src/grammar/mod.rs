@@ -43,6 +43,13 @@ pub use dtmf::{DtmfCollector, DtmfParams, DtmfStep};
 pub use matcher::{ParseNode, recognize};
 pub use sisr::{FieldSlot, SemanticError, map_to_fields};
 
+/// Decodes the bytes of an external grammar file to text (byte order marks,
+/// UTF-16, XML and ABNF encoding declarations), as [`Grammar::from_bytes`]
+/// does; for tools that read a grammar's declarations without compiling it.
+pub fn decode_source(bytes: &[u8]) -> Result<String, String> {
+    encoding::decode(bytes)
+}
+
 /// The SRGS XML namespace.
 pub const SRGS_NS: &str = "http://www.w3.org/2001/06/grammar";
 /// The VoiceXML namespace, in which inline grammars may also be written.
@@ -214,6 +221,20 @@ impl Grammar {
         match &*self.inner {
             Kind::Srgs(c) => c.root.map(|r| c.rules[r as usize].name.as_str()),
             Kind::Builtin(_) => None,
+        }
+    }
+
+    /// Names of the grammar's own public rules, in document order.
+    pub fn public_rules(&self) -> Vec<&str> {
+        match &*self.inner {
+            Kind::Srgs(c) => c
+                .rules
+                .iter()
+                .take(c.own_rules)
+                .filter(|r| r.public)
+                .map(|r| r.name.as_str())
+                .collect(),
+            Kind::Builtin(_) => Vec::new(),
         }
     }
 

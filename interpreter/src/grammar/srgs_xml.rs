@@ -28,10 +28,18 @@ pub(crate) fn parse_with(
     external: bool,
 ) -> Result<Compiled, GrammarError> {
     let err = |pos: Pos, m: String| GrammarError::new(url, Some(pos), m);
-    if el.name.local != "grammar" || !in_grammar_ns(el) {
+    let ns_ok = if external {
+        el.name.ns.as_deref() == Some(SRGS_NS)
+    } else {
+        in_grammar_ns(el)
+    };
+    if el.name.local != "grammar" || !ns_ok {
         return Err(err(
             el.pos,
-            format!("expected a <grammar> element, found <{}>", el.name),
+            format!(
+                "expected a <grammar> element in the SRGS namespace {SRGS_NS}, found <{}>",
+                el.name
+            ),
         ));
     }
     if external {
@@ -70,6 +78,7 @@ pub(crate) fn parse_with(
         base,
         mode,
         format: TagFormat::from_declaration(tag_format.as_deref()),
+        base_written: el.xml_base().map(str::to_owned),
         b: Builder::default(),
     };
     let mut metas = Vec::new();
@@ -99,6 +108,12 @@ pub(crate) fn parse_with(
                 let content = c
                     .attr("content")
                     .ok_or_else(|| err(c.pos, "<meta> needs a content attribute".into()))?;
+                if name == "base" && p.base_written.is_none() {
+                    p.base = url.join(content).map_err(|e| {
+                        err(c.pos, format!("base '{content}' is not a valid URI: {e}"))
+                    })?;
+                    p.base_written = Some(content.to_owned());
+                }
                 metas.push((name.to_owned(), content.to_owned()));
             }
             "metadata" | "tag" => {}
@@ -145,6 +160,7 @@ struct XmlFront<'a> {
     base: Url,
     mode: Mode,
     format: TagFormat,
+    base_written: Option<String>,
     b: Builder,
 }
 
@@ -273,6 +289,7 @@ impl XmlFront<'_> {
                     uri.trim(),
                     el.attr("type").map(str::to_owned),
                     &self.base,
+                    self.base_written.as_deref(),
                     el.pos,
                 )
                 .map_err(|m| self.err(el.pos, m))?;
@@ -341,6 +358,7 @@ pub(crate) fn rule_ref(
     uri: &str,
     media_type: Option<String>,
     base: &Url,
+    base_written: Option<&str>,
     pos: Pos,
 ) -> Result<RuleRef, String> {
     if let Some(name) = uri.strip_prefix('#') {
@@ -357,8 +375,17 @@ pub(crate) fn rule_ref(
         .map_err(|e| format!("rule reference '{uri}' is not a valid URI: {e}"))?;
     let rule = url.fragment().map(str::to_owned);
     url.set_fragment(None);
+    // Parse trees name the reference as written, prefixed with a declared
+    // relative base (the W3C test-set notation).
+    let shown = match base_written {
+        Some(b) if Url::parse(uri).is_err() && !uri.starts_with('/') => {
+            let dir = b.rfind('/').map_or("", |i| &b[..=i]);
+            format!("{dir}{uri}")
+        }
+        _ => uri.to_owned(),
+    };
     Ok(RuleRef {
-        display: format!("<{uri}>").into(),
+        display: format!("<{shown}>").into(),
         target: None,
         external: Some(ExternalTarget {
             url,

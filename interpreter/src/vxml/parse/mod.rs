@@ -118,3 +118,6 @@ pub fn compile_with(
 pub fn compile_tree(root: &xml::Element, url: &Url) -> Result<Arc<Document>, CompileError> {
     build::document(root, Arc::new(url.clone())).map(Arc::new)
 }
+
+#[cfg(test)]
+mod tests;
