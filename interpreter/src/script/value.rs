@@ -23,10 +23,10 @@ impl ScriptHost {
     /// (and are left out of objects), non-finite numbers become `null`,
     /// nesting deeper than 32 levels becomes `null`.
     pub fn to_json(&mut self, value: &JsValue) -> serde_json::Value {
-        self.to_json_at(value, 0)
+        self.export_json(value, 0)
     }
 
-    fn to_json_at(&mut self, value: &JsValue, depth: usize) -> serde_json::Value {
+    fn export_json(&mut self, value: &JsValue, depth: usize) -> serde_json::Value {
         use serde_json::Value;
         match value.variant() {
             JsVariant::Null | JsVariant::Undefined => Value::Null,
@@ -51,7 +51,7 @@ impl ScriptHost {
                     let mut out = Vec::new();
                     for i in 0..len.min(MAX_FIELDS as u64) {
                         let item = array.get(i, &mut self.context).unwrap_or_default();
-                        out.push(self.to_json_at(&item, depth + 1));
+                        out.push(self.export_json(&item, depth + 1));
                     }
                     return Value::Array(out);
                 }
@@ -60,7 +60,7 @@ impl ScriptHost {
                     if item.is_undefined() || item.as_callable().is_some() {
                         continue;
                     }
-                    let converted = self.to_json_at(&item, depth + 1);
+                    let converted = self.export_json(&item, depth + 1);
                     out.insert(key, converted);
                 }
                 Value::Object(out)
@@ -71,10 +71,10 @@ impl ScriptHost {
     /// The ECMAScript value of `json`, built in this context. Nesting
     /// deeper than 32 levels becomes `null`.
     pub fn from_json(&mut self, json: &serde_json::Value) -> JsValue {
-        self.from_json_at(json, 0)
+        self.import_json(json, 0)
     }
 
-    fn from_json_at(&mut self, json: &serde_json::Value, depth: usize) -> JsValue {
+    fn import_json(&mut self, json: &serde_json::Value, depth: usize) -> JsValue {
         use serde_json::Value;
         if depth >= MAX_DEPTH {
             return JsValue::null();
@@ -87,14 +87,14 @@ impl ScriptHost {
             Value::Array(items) => {
                 let values: Vec<JsValue> = items
                     .iter()
-                    .map(|i| self.from_json_at(i, depth + 1))
+                    .map(|i| self.import_json(i, depth + 1))
                     .collect();
                 self.new_array(values).into()
             }
             Value::Object(map) => {
                 let props: Vec<(&str, JsValue)> = map
                     .iter()
-                    .map(|(k, v)| (k.as_str(), self.from_json_at(v, depth + 1)))
+                    .map(|(k, v)| (k.as_str(), self.import_json(v, depth + 1)))
                     .collect();
                 self.new_object(&props).into()
             }
