@@ -248,7 +248,7 @@ impl Session {
                 )
             }
             Then::AfterDocInit { dialog } => Step::EnterDialog(dialog),
-            Then::AfterFormInit => self.after_form_init(),
+            Then::AfterFormInit => self.after_form_init(now),
             Then::Filled(pending) => self.run_filled(pending, now),
         }
     }
@@ -291,7 +291,7 @@ impl Session {
         )
     }
 
-    fn after_form_init(&mut self) -> Step {
+    fn after_form_init(&mut self, now: Instant) -> Step {
         let Some((doc, index)) = self.current_dialog() else {
             return Step::Finish(Ending::Exit(ExitValue::None));
         };
@@ -312,7 +312,10 @@ impl Session {
                 }
             }
         }
-        Step::Select
+        match self.pending_fill.take() {
+            Some(heard) => self.fill_pending(heard, now),
+            None => Step::Select,
+        }
     }
 
     pub(super) fn current_dialog(&self) -> Option<(Arc<Document>, usize)> {

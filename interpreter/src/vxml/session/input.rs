@@ -120,7 +120,7 @@ impl ListenState {
 
 /// One recognized hypothesis, interpreted.
 #[derive(Debug, Clone)]
-struct Heard {
+pub(super) struct Heard {
     key: usize,
     utterance: String,
     confidence: f32,
@@ -879,7 +879,12 @@ impl Session {
                 let filled = self.map_form(&best.interpretation);
                 self.fill(filled, &best, now)
             }
-            Owner::DocDialog(d) => Step::EnterDialog(d),
+            Owner::DocDialog(d) => {
+                // Mixed initiative across forms (§3.1.3): enter the form whose
+                // document-scoped grammar matched, then fill it.
+                self.pending_fill = Some(best);
+                Step::EnterDialog(d)
+            }
             Owner::Universal(u) => Step::Throw(Event::new(u, None, None)),
             Owner::Link(at) => self.follow_link(at, now),
             Owner::Choice(k) => self.follow_choice(k, now),
@@ -899,6 +904,12 @@ impl Session {
             Some(v) if !v.is_undefined() => v,
             _ => interp.clone(),
         }
+    }
+
+    /// Fills the current form from input heard before entering it.
+    pub(super) fn fill_pending(&mut self, heard: Heard, now: Instant) -> Step {
+        let filled = self.map_form(&heard.interpretation);
+        self.fill(filled, &heard, now)
     }
 
     fn map_form(&mut self, interp: &JsValue) -> Vec<(usize, JsValue)> {

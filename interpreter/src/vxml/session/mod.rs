@@ -130,6 +130,9 @@ pub struct Session {
     loading: Option<navigation::Loading>,
     /// `<param>` values for the subdialog being entered.
     pending_params: Option<HashMap<String, boa_engine::JsValue>>,
+    /// Input matched by another form's document-scoped grammar, applied
+    /// once that form is entered.
+    pending_fill: Option<input::Heard>,
     /// Recordings by form item name (media type, bytes), for `<submit>`.
     recordings: HashMap<String, (String, Arc<[u8]>)>,
     hung_up: bool,
@@ -175,6 +178,7 @@ impl Session {
             messages: VecDeque::new(),
             loading: None,
             pending_params: None,
+            pending_fill: None,
             recordings: HashMap::new(),
             hung_up: false,
             disconnect_values: None,
