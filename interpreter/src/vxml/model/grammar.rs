@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use url::Url;
 
 use super::{Expr, FetchAttrs, Loc, Scope};
+use crate::grammar::Grammar;
 use crate::xml;
 
 /// A `<grammar>` element.
@@ -59,11 +60,24 @@ pub enum GrammarSource {
     Inline(InlineGrammar),
 }
 
-/// An inline grammar (the `<grammar>` element's own content).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An inline grammar (the `<grammar>` element's own content), compiled with
+/// the page: a grammar error is a page error.
+#[derive(Debug, Clone, Serialize)]
 pub struct InlineGrammar {
     /// The grammar as written.
     pub form: InlineForm,
+    /// The compiled grammar, ready to match (external rule references, if
+    /// any, still need [`Grammar::link`]).
+    #[serde(skip)]
+    pub compiled: Grammar,
+}
+
+/// Two inline grammars are equal when written the same way: the compiled
+/// grammar is a function of the text and the base URL.
+impl PartialEq for InlineGrammar {
+    fn eq(&self, other: &Self) -> bool {
+        self.form == other.form
+    }
 }
 
 /// How an inline grammar is written.

@@ -11,8 +11,12 @@
 use std::sync::Arc;
 
 use super::CompileError;
+use url::Url;
+
+use super::attrs::El;
 use super::build::{Builder, Ctx, collapse};
 use super::tag::Tag;
+use crate::grammar::Grammar;
 use crate::vxml::model::{
     Assign, Audio, BargeinType, Branch, Break, BreakStrength, Clear, Computed, Data, Disconnect,
     Emphasis, Enumerate, Exit, Filled, FilledMode, Foreach, Goto, GotoTarget, GrammarMode,
@@ -27,6 +31,36 @@ use crate::xml::{self, Node, Pos};
 pub(super) struct SpeechRun {
     nodes: Vec<PromptNode>,
     pos: Option<Pos>,
+}
+
+/// The position reached from `start` after `text`.
+fn shift_text(start: Pos, text: &str) -> Pos {
+    match text.rsplit_once('\n') {
+        None => Pos::new(start.line, start.column.saturating_add(count32(text))),
+        Some((before, last)) => Pos::new(
+            start.line.saturating_add(
+                u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX),
+            ),
+            count32(last) + 1,
+        ),
+    }
+}
+
+/// The position of `rel` (1-based, relative to a text) in the page when the
+/// text starts at `start`.
+fn shift_pos(start: Pos, rel: Pos) -> Pos {
+    if rel.line <= 1 {
+        Pos::new(
+            start.line,
+            start.column.saturating_add(rel.column.saturating_sub(1)),
+        )
+    } else {
+        Pos::new(start.line.saturating_add(rel.line - 1), rel.column)
+    }
+}
+
+fn count32(s: &str) -> u32 {
+    u32::try_from(s.chars().count()).unwrap_or(u32::MAX)
 }
 
 /// Trims whitespace at both ends of a prompt's content and drops empty text.
@@ -512,12 +546,9 @@ impl Builder {
             (None, false) => {
                 return Err(el.err("<grammar> needs inline rules, a 'src' or a 'srcexpr'"));
             }
-            (None, true) if has_rules => GrammarSource::Inline(InlineGrammar {
-                form: InlineForm::Xml(Arc::new(e.clone())),
-            }),
-            (None, true) => GrammarSource::Inline(InlineGrammar {
-                form: InlineForm::Text(Arc::from(text.trim())),
-            }),
+            (None, true) => {
+                GrammarSource::Inline(self.inline_grammar(&el, has_rules, &text, &outer.base)?)
+            }
             (Some(0), false) => GrammarSource::Src(el.resolve("src", el.req("src")?)?),
             (Some(_), false) => GrammarSource::SrcExpr(el.req_expr("srcexpr")?),
         };
@@ -551,6 +582,64 @@ impl Builder {
             fetch: el.fetch()?,
             base: cx.base.clone(),
             loc: el.loc(),
+        })
+    }
+
+    /// Compiles an inline grammar with the grammar engine. `base` is the base
+    /// URL outside the `<grammar>` element: the engine applies the element's
+    /// own `xml:base`.
+    fn inline_grammar(
+        &self,
+        el: &El<'_>,
+        has_rules: bool,
+        text: &str,
+        base: &Url,
+    ) -> Result<InlineGrammar, CompileError> {
+        let media_type = el.opt("type").map(str::trim);
+        if has_rules {
+            if let Some(t) = media_type.filter(|t| *t != "application/srgs+xml") {
+                return Err(el.err(format!(
+                    "an inline grammar written in XML must be SRGS (type application/srgs+xml), not '{t}'"
+                )));
+            }
+            let compiled = Grammar::from_xml(el.e, base).map_err(|g| {
+                CompileError::new(
+                    &self.url,
+                    g.pos.unwrap_or(el.e.pos),
+                    format!("in this grammar: {}", g.message),
+                )
+            })?;
+            return Ok(InlineGrammar {
+                form: InlineForm::Xml(Arc::new(el.e.clone())),
+                compiled,
+            });
+        }
+        if let Some(t) = media_type.filter(|t| *t != "application/srgs") {
+            return Err(el.err(format!(
+                "an inline text grammar must be SRGS ABNF (type application/srgs), not '{t}'"
+            )));
+        }
+        let trimmed = text.trim();
+        let compiled = Grammar::from_abnf(trimmed, base).map_err(|g| {
+            let start =
+                el.e.children
+                    .iter()
+                    .find_map(|n| match n {
+                        Node::Text(t) => Some(t.pos),
+                        Node::Element(_) => None,
+                    })
+                    .unwrap_or(el.e.pos);
+            let leading = text
+                .get(..text.len() - text.trim_start().len())
+                .unwrap_or_default();
+            let pos = g
+                .pos
+                .map_or(el.e.pos, |p| shift_pos(shift_text(start, leading), p));
+            CompileError::new(&self.url, pos, format!("in this grammar: {}", g.message))
+        })?;
+        Ok(InlineGrammar {
+            form: InlineForm::Text(Arc::from(trimmed)),
+            compiled,
         })
     }
 

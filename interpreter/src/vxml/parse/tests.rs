@@ -231,16 +231,36 @@ fn inline_grammars_are_kept() {
     let main = form(&doc, 0);
     let xml = main.grammars.first().expect("form grammar");
     assert!(
-        matches!(&xml.source, GrammarSource::Inline(InlineGrammar { form: InlineForm::Xml(e) }) if e.name.local == "grammar")
+        matches!(&xml.source, GrammarSource::Inline(InlineGrammar { form: InlineForm::Xml(e), .. }) if e.name.local == "grammar")
     );
     assert_eq!(xml.root.as_deref(), Some("r"));
     let field = main.item("account").expect("field").common();
     let abnf = field.grammars.get(1).expect("abnf grammar");
     assert!(
-        matches!(&abnf.source, GrammarSource::Inline(InlineGrammar { form: InlineForm::Text(t) }) if t.starts_with("#ABNF"))
+        matches!(&abnf.source, GrammarSource::Inline(InlineGrammar { form: InlineForm::Text(t), .. }) if t.starts_with("#ABNF"))
     );
     assert_eq!(abnf.mode, Some(GrammarMode::Dtmf));
     assert!((field.grammars.first().expect("src").weight - 0.5).abs() < f32::EPSILON);
+}
+
+#[test]
+fn grammar_errors_fail_the_page_at_their_position() {
+    let e = err(
+        "<form><field name=\"f\">\n  <grammar root=\"r\"><rule id=\"r\"><ruleref uri=\"#nope\"/></rule></grammar></field></form>",
+    );
+    assert_eq!((e.pos.line, e.pos.column), (3, 34), "{e}");
+    assert!(e.message.starts_with("in this grammar: "), "{e}");
+
+    let e = err(
+        "<form><field name=\"f\"><grammar mode=\"dtmf\">\n  #ABNF 1.0;\n  root $d;\n  public $d = 1 | ;\n</grammar></field></form>",
+    );
+    assert_eq!(e.pos.line, 5, "{e}");
+    assert!(e.message.starts_with("in this grammar: "), "{e}");
+
+    let e = err(
+        "<form><field name=\"f\"><grammar type=\"application/x-jsgf\">public x = b;</grammar></field></form>",
+    );
+    assert!(e.message.contains("must be SRGS ABNF"), "{e}");
 }
 
 #[test]
