@@ -25,8 +25,7 @@ use crate::grammar::{
 };
 use crate::script::Scope;
 use crate::vxml::model::{
-    Accept, Dialog, Document, FormItem, GrammarRef, GrammarSource, InlineForm, Link, LinkAction,
-    Menu,
+    Accept, Dialog, Document, FormItem, GrammarRef, GrammarSource, Link, LinkAction, Menu,
 };
 
 /// Which element a grammar belongs to, so a match can be acted on.
@@ -181,25 +180,24 @@ impl Session {
                 self.resolve_url(&s, &e.loc)?
             }
             GrammarSource::Inline(inline) => {
+                // Compiled with the page and shared by every session running it;
+                // only a grammar with external rule references is linked here.
+                if inline.compiled.is_linked() {
+                    return Ok(inline.compiled.clone());
+                }
                 let key = format!("{}", g.loc);
                 if let Some(c) = self.grammars.get(&key) {
                     return Ok(c.clone());
                 }
-                let compiled = match &inline.form {
-                    InlineForm::Xml(el) => Grammar::from_xml(el, &g.base),
-                    InlineForm::Text(t) => Grammar::from_abnf(t, &g.base),
-                };
-                let compiled = compiled.map_err(|e| Event::badfetch(&g.loc, e))?;
-                let compiled = if compiled.is_linked() {
-                    compiled
-                } else {
+                let linked = {
                     let cache = &self.grammars;
-                    compiled
+                    inline
+                        .compiled
                         .link(&|u: &url::Url| cache.get(u.as_str()).cloned())
                         .map_err(|e| Event::badfetch(&g.loc, e))?
                 };
-                self.grammars.insert(key, compiled.clone());
-                return Ok(compiled);
+                self.grammars.insert(key, linked.clone());
+                return Ok(linked);
             }
         };
         if url.scheme() == "builtin" {
