@@ -814,9 +814,7 @@ impl Session {
                             weight: a.weight,
                         })
                         .collect();
-                    let Some(collector) = l.collector.as_mut() else {
-                        return None;
-                    };
+                    let collector = l.collector.as_mut()?;
                     let step = collector.handle_timeout(now, &cands);
                     drop(cands);
                     return self.dtmf_step(step, now);
