@@ -878,11 +878,11 @@ fn script_errors_name_the_element_position() {
 
 #[test]
 fn goto_expritem_and_clear_all() {
-    let page = vxml(&format!(
+    let page = vxml(
         r#"<form><var name="n" expr="0"/>
         <block name="b1"><assign name="n" expr="n + 1"/><if cond="n &lt; 3"><clear/><goto expritem="'b1'"/></if></block>
-        <block><log>n=<value expr="n"/></log></block></form>"#
-    ));
+        <block><log>n=<value expr="n"/></log></block></form>"#,
+    );
     let d = Driver::new(&[("main.vxml", &page)]);
     assert_eq!(d.text(), "log n=3\nexit ");
 }
