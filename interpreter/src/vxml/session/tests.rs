@@ -971,3 +971,20 @@ fn fetch_attributes_and_properties_reach_the_request() {
     assert_eq!(r.fetchaudio.as_ref().map(Url::path), Some("/hold.wav"));
     assert_eq!(r.referrer.as_ref().map(Url::path), Some("/main.vxml"));
 }
+
+#[test]
+fn disconnect_inside_the_hangup_handler_ends_at_once() {
+    let page = vxml(
+        r#"<catch event="connection.disconnect.hangup"><var name="why" expr="'caller'"/><disconnect namelist="why"/></catch>
+        <form><field name="a" type="boolean"><prompt>A.</prompt></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.hangup();
+    assert!(
+        d.text().ends_with(
+            "event connection.disconnect.hangup\ndisconnect [(\"why\", String(\"caller\"))]"
+        ),
+        "{}",
+        d.text()
+    );
+}
