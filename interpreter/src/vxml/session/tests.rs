@@ -988,3 +988,34 @@ fn disconnect_inside_the_hangup_handler_ends_at_once() {
         d.text()
     );
 }
+
+#[test]
+fn pin_retries_in_a_subdialog_transcript() {
+    let main = vxml(
+        r#"<catch event="auth.failed"><prompt>Sorry, <value expr="_message"/>.</prompt><exit/></catch>
+        <form id="main"><block><prompt>Welcome.</prompt></block>
+          <subdialog name="auth" src="auth.vxml"><param name="expected" expr="'2468'"/>
+            <filled><prompt>Hello <value expr="auth.name"/>.</prompt><exit namelist="auth"/></filled></subdialog></form>"#,
+    );
+    let auth = vxml(
+        r#"<form><var name="expected"/><var name="tries" expr="0"/>
+          <field name="pin" type="digits?length=4"><prompt>Enter your PIN.</prompt>
+            <prompt count="2">Enter your PIN again.</prompt>
+            <nomatch>That is not a PIN.</nomatch>
+            <noinput count="2"><return event="auth.failed" message="no PIN was entered"/></noinput>
+            <filled><if cond="pin == expected"><var name="name" expr="'Alex'"/><return namelist="name"/>
+              <else/><assign name="tries" expr="tries + 1"/>
+              <if cond="tries &gt;= 3"><return event="auth.failed" messageexpr="'too many tries'"/></if>
+              <prompt>Wrong PIN.</prompt><clear namelist="pin"/></if></filled></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &main), ("auth.vxml", &auth)]);
+    d.press("1111");
+    d.silence();
+    d.press("2468");
+    insta::assert_snapshot!("pin_retries_success", d.text());
+    let mut d = Driver::new(&[("main.vxml", &main), ("auth.vxml", &auth)]);
+    d.press("12");
+    d.silence();
+    d.silence();
+    insta::assert_snapshot!("pin_retries_failure", d.text());
+}
