@@ -134,9 +134,10 @@ criterion_group!(benches, step);
 
 fn main() {
     benches();
-    if std::env::var_os("VXP_BENCH_POPULATION").is_some()
-        || std::env::args().any(|a| a == "--bench")
-    {
+    // The population run follows the criterion one in `cargo bench`; it is
+    // skipped under `--profile-time` so a profiler sees the step alone.
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--profile-time") {
         population();
     }
     Criterion::default().configure_from_args().final_summary();

@@ -100,7 +100,7 @@ impl Session {
 
     pub(super) fn start_transfer(
         &mut self,
-        _doc: &Arc<Document>,
+        doc: &Arc<Document>,
         t: &Transfer,
         i: usize,
         _now: Instant,
@@ -142,6 +142,16 @@ impl Session {
             model::TransferType::Bridge => TransferType::Bridge,
             model::TransferType::Consultation => TransferType::Consultation,
         };
+        let lang = t
+            .common
+            .lang
+            .clone()
+            .or_else(|| doc.lang.clone())
+            .unwrap_or_else(|| "en-US".into());
+        let grammars = match self.transfer_grammars(&t.common.grammars, &lang) {
+            Ok(g) => g,
+            Err(ev) => return Step::Throw(ev),
+        };
         self.flush_prompts();
         self.out.push_back(Output::Transfer(TransferRequest {
             name: t.common.name.clone(),
@@ -153,7 +163,7 @@ impl Session {
             transferaudio: t.transferaudio.clone(),
             method,
             connectwhen,
-            grammars: Vec::new(),
+            grammars,
         }));
         self.wait = Wait::Transfer(i);
         self.transitions = 0;

@@ -356,6 +356,32 @@ impl Session {
         Ok(())
     }
 
+    /// The grammars of a `<transfer>` (§2.3.7: a match ends a bridged call
+    /// with `near_end_disconnect`), as the platform's recognizer sees them.
+    pub(super) fn transfer_grammars(
+        &mut self,
+        refs: &[GrammarRef],
+        lang: &str,
+    ) -> Result<Vec<ListenGrammar>, Event> {
+        let mut actives = Vec::new();
+        self.push_refs(&mut actives, refs, Owner::Form, GrammarScope::Field, lang)?;
+        Ok(actives
+            .into_iter()
+            .enumerate()
+            .map(|(key, a)| ListenGrammar {
+                key,
+                mode: match a.grammar.mode() {
+                    Mode::Dtmf => GrammarMode::Dtmf,
+                    Mode::Voice => GrammarMode::Voice,
+                },
+                scope: a.scope,
+                source: a.source,
+                weight: a.weight,
+                grammar: a.grammar,
+            })
+            .collect())
+    }
+
     /// The `<enumerate>` list of the current menu or field.
     pub(super) fn enum_items(&self) -> Vec<(String, Option<String>)> {
         let Some((doc, idx)) = self.current_dialog() else {

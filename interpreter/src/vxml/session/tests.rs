@@ -1023,3 +1023,40 @@ fn pin_retries_in_a_subdialog_transcript() {
     d.silence();
     insta::assert_snapshot!("pin_retries_failure", d.text());
 }
+
+#[test]
+fn bridge_transfer_offers_its_grammars() {
+    let page = vxml(
+        r#"<form><transfer name="t" destexpr="'sip:agent@example.com'" type="bridge" aaiexpr="'k=v'" connecttimeout="10s">
+        <grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">*</rule></grammar></transfer></form>"#,
+    );
+    let mut s = Session::new(
+        SessionConfig::new(Url::parse("http://app.test/main.vxml").expect("URL")),
+        Instant::now(),
+    );
+    let now = Instant::now();
+    let mut req = None;
+    while let Some(out) = s.poll_output() {
+        match out {
+            Output::Fetch(r) => s.handle_fetched(
+                r.id,
+                FetchResult::Ok(Fetched {
+                    url: r.url.clone(),
+                    content_type: None,
+                    bytes: Arc::from(page.as_bytes()),
+                    compiled: None,
+                }),
+                now,
+            ),
+            Output::Transfer(t) => req = Some(t),
+            _ => {}
+        }
+    }
+    let t = req.expect("a transfer");
+    assert_eq!(t.kind, TransferType::Bridge);
+    assert_eq!(t.dest, "sip:agent@example.com");
+    assert_eq!(t.aai.as_deref(), Some("k=v"));
+    assert_eq!(t.connecttimeout, Duration::from_secs(10));
+    assert_eq!(t.grammars.len(), 1);
+    assert_eq!(t.grammars[0].mode, GrammarMode::Dtmf);
+}
