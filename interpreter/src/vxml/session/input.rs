@@ -797,6 +797,9 @@ impl Session {
                 inputmode,
                 hypotheses,
             } => {
+                if !self.barge_in() {
+                    return None;
+                }
                 let n = self.listen.as_ref().map_or(0, |l| l.actives.len());
                 let heard: Vec<Heard> = hypotheses
                     .into_iter()
