@@ -1060,3 +1060,20 @@ fn bridge_transfer_offers_its_grammars() {
     assert_eq!(t.grammars.len(), 1);
     assert_eq!(t.grammars[0].mode, GrammarMode::Dtmf);
 }
+
+#[test]
+fn platform_properties_sit_below_the_documents() {
+    let page = vxml(&format!(
+        r#"<form><field name="a"><prompt>A.</prompt>{YESNO}</field></form>"#
+    ));
+    let mut d = Driver::with_config(&[("main.vxml", &page)], |c| {
+        c.platform_properties = vec![
+            ("timeout".into(), "7s".into()),
+            ("com.genesyslab.tenant".into(), "t1".into()),
+        ];
+    });
+    let before = d.now;
+    d.silence();
+    assert_eq!(d.now - before, Duration::from_secs(7));
+    assert!(d.text().contains("event noinput"), "{}", d.text());
+}
