@@ -507,6 +507,17 @@ impl Session {
                     Step::Wait
                 }
             }
+            None if !fresh_chain
+                && self
+                    .root
+                    .as_ref()
+                    .is_some_and(|r| r.url_without_fragment() == doc.url_without_fragment()) =>
+            {
+                // A leaf going to its own application root (§1.5.2): the root
+                // stays loaded and its variables keep their values.
+                let root = self.root.clone();
+                self.start_loading(doc, root, fragment, false, now)
+            }
             None => {
                 let had_root = self.root.take().is_some();
                 self.start_loading(
@@ -632,6 +643,15 @@ impl Session {
                     _now,
                 );
             }
+        }
+        let is_root = self.root.as_ref().is_some_and(|r| {
+            Arc::ptr_eq(r, &doc) || r.url_without_fragment() == doc.url_without_fragment()
+        });
+        if is_root {
+            // The root is the current document: its variables live in the
+            // application scope already.
+            self.js.enter(Scope::Document);
+            return Step::Then(Then::AfterDocInit { dialog });
         }
         Step::Then(Then::AfterRootInit { dialog })
     }

@@ -1077,3 +1077,14 @@ fn platform_properties_sit_below_the_documents() {
     assert_eq!(d.now - before, Duration::from_secs(7));
     assert!(d.text().contains("event noinput"), "{}", d.text());
 }
+
+#[test]
+fn going_to_the_root_document_keeps_its_variables() {
+    let root = r##"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+      <var name="count" expr="0"/>
+      <form id="menu"><block><prompt>Root count <value expr="application.count"/>.</prompt><exit/></block></form></vxml>"##;
+    let leaf = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" application="root.vxml">
+      <form><block><assign name="application.count" expr="5"/><goto next="root.vxml#menu"/></block></form></vxml>"#;
+    let d = Driver::new(&[("leaf.vxml", leaf), ("root.vxml", root)]);
+    assert_eq!(d.text(), "S: Root count 5.\nexit ");
+}
