@@ -454,6 +454,16 @@ impl Session {
         now: Instant,
     ) -> Step {
         let mut fresh_chain = false;
+        if let Some(f) = &fragment
+            && doc.dialog_position(f).is_none()
+        {
+            // Reported in the context that asked for the dialog.
+            self.wait = Wait::Running;
+            return Step::Throw(Event::badfetch(
+                &doc.loc,
+                format!("the document has no dialog '{f}'"),
+            ));
+        }
         if let Nav::Subdialog { item, params, .. } = nav {
             if self.subdialogs.len() as u32 >= self.config.limits.max_subdialog_depth {
                 self.wait = Wait::Running;

@@ -1088,3 +1088,13 @@ fn going_to_the_root_document_keeps_its_variables() {
     let d = Driver::new(&[("leaf.vxml", leaf), ("root.vxml", root)]);
     assert_eq!(d.text(), "S: Root count 5.\nexit ");
 }
+
+#[test]
+fn missing_subdialog_dialog_is_caught_by_the_caller() {
+    let main = vxml(
+        r#"<form><subdialog name="s" src="sub.vxml#nope"><catch event="error.badfetch"><log>caller caught</log><exit/></catch></subdialog></form>"#,
+    );
+    let sub = vxml(r#"<form id="yes"><block><return/></block></form>"#);
+    let d = Driver::new(&[("main.vxml", &main), ("sub.vxml", &sub)]);
+    assert_eq!(d.text(), "event error.badfetch\nlog caller caught\nexit ");
+}
