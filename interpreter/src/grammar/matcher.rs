@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -221,7 +222,7 @@ pub(crate) fn match_compiled(g: &Compiled, toks: &[String]) -> GrammarMatch<Pars
         g,
         toks,
         n,
-        memo: HashMap::new(),
+        memo: Memo::default(),
         depth: 0,
     };
     let r = m.eval(rule.body, 0);
@@ -248,11 +249,63 @@ struct Ends {
     open: bool,
 }
 
+/// Hashes the memo's (expression, start) keys: they are already unique
+/// integers, so one multiply spreads them well and is much cheaper than
+/// SipHash on this hot path.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type Memo = HashMap<u64, Rc<Ends>, BuildHasherDefault<KeyHasher>>;
+
+/// The alternatives of a `one-of` worth trying at a position.
+enum Cands<'a> {
+    /// Every alternative, `0..n`.
+    All(u32),
+    /// Those the first-word index lists.
+    Slice(&'a [u32]),
+    /// Index entries merged with the always-tried ones.
+    Owned(Vec<u32>),
+}
+
+impl Cands<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::All(n) => *n as usize,
+            Self::Slice(s) => s.len(),
+            Self::Owned(v) => v.len(),
+        }
+    }
+
+    fn at(&self, i: usize) -> u32 {
+        match self {
+            Self::All(_) => u32::try_from(i).unwrap_or(u32::MAX),
+            Self::Slice(s) => s[i],
+            Self::Owned(v) => v[i],
+        }
+    }
+}
+
 struct Matcher<'a> {
     g: &'a Compiled,
     toks: &'a [String],
     n: u32,
-    memo: HashMap<u64, Rc<Ends>>,
+    memo: Memo,
     depth: u32,
 }
 
@@ -266,7 +319,7 @@ fn merge(into: &mut Vec<u32>, from: &[u32]) {
     into.dedup();
 }
 
-impl Matcher<'_> {
+impl<'a> Matcher<'a> {
     fn eval(&mut self, id: ExprId, s: u32) -> Rc<Ends> {
         let cacheable = !matches!(
             self.g.expr(id),
@@ -280,7 +333,14 @@ impl Matcher<'_> {
             return Rc::new(Ends::default());
         }
         self.depth += 1;
-        let r = Rc::new(self.compute(id, s));
+        let r = match self.g.expr(id) {
+            // A resolved reference shares its rule body's result.
+            Expr::Ref(rr) => match rr.target {
+                Some(rule) => self.eval(self.g.rules[rule as usize].body, s),
+                None => Rc::new(Ends::default()),
+            },
+            _ => Rc::new(self.compute(id, s)),
+        };
         self.depth -= 1;
         if cacheable {
             self.memo.insert(key(id, s), r.clone());
@@ -349,8 +409,8 @@ impl Matcher<'_> {
                 let mut ends = Vec::new();
                 let mut open = false;
                 let candidates = self.alt_candidates(alt, s, &mut open);
-                for i in candidates {
-                    if let Some(&(item, _)) = alt.items.get(i as usize) {
+                for k in 0..candidates.len() {
+                    if let Some(&(item, _)) = alt.items.get(candidates.at(k) as usize) {
                         let r = self.eval(item, s);
                         open |= r.open;
                         ends.extend_from_slice(&r.ends);
@@ -361,17 +421,8 @@ impl Matcher<'_> {
                 Ends { ends, open }
             }
             Expr::Repeat { child, min, max } => self.repeat(*child, *min, *max, s),
-            Expr::Ref(r) => match r.target {
-                Some(rule) => {
-                    let body = g.rules[rule as usize].body;
-                    let r = self.eval(body, s);
-                    Ends {
-                        ends: r.ends.clone(),
-                        open: r.open,
-                    }
-                }
-                None => Ends::default(),
-            },
+            // `eval` answers references from their rule body.
+            Expr::Ref(_) => Ends::default(),
         }
     }
 
@@ -419,21 +470,29 @@ impl Matcher<'_> {
     }
 
     /// The alternatives worth trying at `s`, in document order.
-    fn alt_candidates(&self, alt: &Alternatives, s: u32, open: &mut bool) -> Vec<u32> {
-        match (&alt.index, self.token_at(s)) {
-            (Some(index), Some(tok)) => {
-                let mut c = index.always.clone();
-                if let Some(v) = index.by_word.get(tok) {
-                    c.extend_from_slice(v);
+    fn alt_candidates(&self, alt: &'a Alternatives, s: u32, open: &mut bool) -> Cands<'a> {
+        let all = || Cands::All(u32::try_from(alt.items.len()).unwrap_or(u32::MAX));
+        let Some(index) = &alt.index else {
+            return all();
+        };
+        match self.token_at(s) {
+            Some(tok) => {
+                let listed: &'a [u32] = index.by_word.get(tok).map_or(&[], Vec::as_slice);
+                if index.always.is_empty() {
+                    Cands::Slice(listed)
+                } else if listed.is_empty() {
+                    Cands::Slice(&index.always)
+                } else {
+                    let mut c = index.always.clone();
+                    c.extend_from_slice(listed);
+                    c.sort_unstable();
+                    Cands::Owned(c)
                 }
-                c.sort_unstable();
-                c
             }
-            (Some(index), None) => {
+            None => {
                 *open |= !index.by_word.is_empty();
-                index.always.clone()
+                Cands::Slice(&index.always)
             }
-            (None, _) => (0..u32::try_from(alt.items.len()).unwrap_or(u32::MAX)).collect(),
         }
     }
 
@@ -517,8 +576,9 @@ impl Matcher<'_> {
             }
             Expr::Alt(alt) => {
                 let mut best: Option<(ExprId, f32)> = None;
-                for i in self.alt_candidates(alt, s, &mut false) {
-                    let Some(&(item, w)) = alt.items.get(i as usize) else {
+                let candidates = self.alt_candidates(alt, s, &mut false);
+                for k in 0..candidates.len() {
+                    let Some(&(item, w)) = alt.items.get(candidates.at(k) as usize) else {
                         continue;
                     };
                     if best.is_some_and(|(_, bw)| bw >= w) {

@@ -337,7 +337,9 @@ pub struct Candidate<'g> {
     pub grammar: &'g Grammar,
     /// The caller's identifier, returned in each [`Hypothesis`].
     pub key: usize,
-    /// The `weight` attribute of the `<grammar>` element.
+    /// The `weight` attribute of the `<grammar>` element. Exact text and
+    /// DTMF matching has no acoustic scores to bias, so it does not reorder
+    /// hypotheses; it is carried for speech servers.
     pub weight: f32,
 }
 
