@@ -292,6 +292,8 @@ impl Session {
         self.prompts.clear();
         self.suspended = None;
         self.fetches.clear();
+        self.loading = None;
+        self.pending_fill = None;
         self.wait = Wait::Running;
         let ev = Event::new("connection.disconnect.hangup", None, None);
         self.drive(fia::Step::Throw(ev), now);
