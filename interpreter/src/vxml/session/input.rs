@@ -75,6 +75,9 @@ pub(super) struct ListenState {
     noinput_at: Option<Instant>,
     timeout: Duration,
     bargein: bool,
+    /// `bargeintype="hotword"` on a prompt being played: only input that
+    /// matches a grammar stops it, and other input is ignored (§4.1.5.1).
+    hotword: bool,
     modes: InputModes,
     maxnbest: usize,
     confidence: f32,
@@ -665,6 +668,7 @@ impl Session {
                 noinput_at: None,
                 timeout,
                 bargein: listen.bargein,
+                hotword: false,
                 modes,
                 maxnbest: listen.maxnbest,
                 confidence: listen.confidencelevel,
@@ -686,9 +690,14 @@ impl Session {
             None => String::new(),
         };
         let bargein_all = self.prompts.iter().all(|p| p.bargein);
+        let hotword = self
+            .prompts
+            .iter()
+            .any(|p| p.bargeintype == super::BargeinType::Hotword);
         let played = self.flush_prompts();
         let mut state = state;
         state.bargein = bargein_all;
+        state.hotword = hotword && played.is_some();
         if played.is_none() {
             state.noinput_at = Some(now + state.timeout);
         }
@@ -700,16 +709,38 @@ impl Session {
         Step::Wait
     }
 
+    /// Input arrived while prompts may be playing: whether it is taken.
+    /// Speech barge-in stops the prompts at once; hotword barge-in waits
+    /// for a match ([`Session::stop_on_match`]).
     fn barge_in(&mut self) -> bool {
         if self.playing.is_some() {
-            let allowed = self.listen.as_ref().is_some_and(|l| l.bargein);
-            if !allowed {
+            let Some(l) = self.listen.as_ref() else {
                 return false;
+            };
+            if !l.bargein {
+                return false;
+            }
+            if l.hotword {
+                return true;
             }
             self.playing = None;
             self.out.push_back(Output::StopPlayback);
         }
         true
+    }
+
+    /// A match during hotword prompts stops them now.
+    fn stop_on_match(&mut self) {
+        if self.playing.is_some() {
+            self.playing = None;
+            self.out.push_back(Output::StopPlayback);
+        }
+    }
+
+    /// Under hotword barge-in, input that matches nothing while the prompts
+    /// play is ignored rather than a nomatch.
+    fn hotword_ignores(&self) -> bool {
+        self.playing.is_some() && self.listen.as_ref().is_some_and(|l| l.hotword)
     }
 
     pub(super) fn on_dtmf(&mut self, digit: char, now: Instant) -> Option<Step> {
@@ -748,7 +779,16 @@ impl Session {
     fn dtmf_step(&mut self, step: DtmfStep, now: Instant) -> Option<Step> {
         match step {
             DtmfStep::Continue => None,
-            DtmfStep::Match(hyps) => Some(self.accept_hypotheses(hyps, InputMode::Dtmf, now)),
+            DtmfStep::Match(hyps) => {
+                self.stop_on_match();
+                Some(self.accept_hypotheses(hyps, InputMode::Dtmf, now))
+            }
+            DtmfStep::NoMatch if self.hotword_ignores() => {
+                if let Some(l) = self.listen.as_mut() {
+                    l.collector = None;
+                }
+                None
+            }
             DtmfStep::NoMatch => Some(self.input_event("nomatch")),
         }
     }
@@ -775,8 +815,10 @@ impl Session {
         drop(cands);
         match rec {
             Recognition::Match { hypotheses, .. } if !hypotheses.is_empty() => {
+                self.stop_on_match();
                 Some(self.accept_hypotheses(hypotheses, InputMode::Voice, now))
             }
+            _ if self.hotword_ignores() => None,
             _ => Some(self.input_event("nomatch")),
         }
     }
@@ -791,6 +833,7 @@ impl Session {
         }
         match result {
             RecognitionResult::NoInput => Some(self.input_event("noinput")),
+            RecognitionResult::NoMatch { .. } if self.hotword_ignores() => None,
             RecognitionResult::NoMatch { .. } => Some(self.input_event("nomatch")),
             RecognitionResult::MaxSpeechTimeout => Some(self.input_event("maxspeechtimeout")),
             RecognitionResult::Match {
@@ -821,6 +864,7 @@ impl Session {
                 if heard.is_empty() {
                     return Some(self.input_event("nomatch"));
                 }
+                self.stop_on_match();
                 Some(self.accept(heard, now))
             }
         }

@@ -1185,3 +1185,20 @@ fn the_compilers_test_pages_run_to_an_end() {
         assert!(t.contains("S: ") || t.contains("listen "), "{t}");
     }
 }
+
+#[test]
+fn hotword_prompts_ignore_input_that_matches_nothing() {
+    let page = vxml(&format!(
+        r#"<form><field name="a"><prompt bargeintype="hotword">A long prompt.</prompt>{YESNO}
+        <filled><log><value expr="a"/></log></filled></field></form>"#
+    ));
+    let mut d = Driver::holding_plays(&[("main.vxml", &page)]);
+    d.press("7");
+    assert!(
+        !d.text().contains("stop") && !d.text().contains("nomatch"),
+        "{}",
+        d.text()
+    );
+    d.press("2");
+    assert!(d.text().ends_with("stop\nlog no\nexit "), "{}", d.text());
+}
