@@ -137,10 +137,16 @@ pub(crate) struct GrammarMatch<T> {
 }
 
 /// Matches `input` against every candidate whose mode fits, and returns the
-/// hypotheses in candidate order (the caller's §3.1.4 precedence). Inputs of
-/// more than [`MAX_INPUT_TOKENS`] keys or words do not match.
+/// hypotheses in candidate order (the caller's §3.1.4 precedence). Empty
+/// input and inputs of more than [`MAX_INPUT_TOKENS`] keys or words do not
+/// match.
 pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) -> Recognition {
     let tokens = Tokens::new(input);
+    if tokens.norm.is_empty() {
+        // Silence is `noinput`, never a recognition, even for grammars
+        // that can match the empty sequence.
+        return Recognition::NoMatch;
+    }
     if tokens.norm.len() > MAX_INPUT_TOKENS {
         tracing::debug!(
             tokens = tokens.norm.len(),
@@ -156,13 +162,13 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
         }
         match &*cand.grammar.inner {
             Kind::Srgs(c) => {
-                let m = match_compiled(c, &tokens.norm);
+                let m = match_compiled(c, &tokens.norm, max_nbest);
                 extendable |= m.open;
-                if let Some(parse) = m.full {
+                for (parse, confidence) in m.full.unwrap_or_default() {
                     hypotheses.push(Hypothesis {
                         key: cand.key,
                         utterance: tokens.utterance(),
-                        confidence: 1.0,
+                        confidence,
                         mode: tokens.mode,
                         parse,
                         builtin: None,
@@ -196,6 +202,9 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
             Recognition::NoMatch
         };
     }
+    // Best derivations first, in the caller's precedence order; alternative
+    // readings of an ambiguous grammar after them.
+    hypotheses.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     hypotheses.truncate(max_nbest.max(1));
     Recognition::Match {
         hypotheses,
@@ -203,19 +212,23 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
     }
 }
 
-/// Matches normalized tokens against a compiled grammar's root rule.
-pub(crate) fn match_compiled(g: &Compiled, toks: &[String]) -> GrammarMatch<ParseNode> {
-    let Some(root) = g.root else {
-        return GrammarMatch {
-            full: None,
-            open: false,
-        };
+/// Matches normalized tokens against a compiled grammar's root rule. On a
+/// full match, up to `nbest` derivations come back, best first, each with a
+/// confidence: the preferred derivation scores 1.0; the others differ from
+/// it in one ambiguous `one-of` and score by that alternative's weight
+/// relative to the preferred one.
+pub(crate) fn match_compiled(
+    g: &Compiled,
+    toks: &[String],
+    nbest: usize,
+) -> GrammarMatch<Vec<(ParseNode, f32)>> {
+    let none = GrammarMatch {
+        full: None,
+        open: false,
     };
+    let Some(root) = g.root else { return none };
     let Ok(n) = u32::try_from(toks.len()) else {
-        return GrammarMatch {
-            full: None,
-            open: false,
-        };
+        return none;
     };
     let rule = &g.rules[root as usize];
     let mut m = Matcher {
@@ -224,21 +237,58 @@ pub(crate) fn match_compiled(g: &Compiled, toks: &[String]) -> GrammarMatch<Pars
         n,
         memo: Memo::default(),
         depth: 0,
+        choices: Some(Vec::new()),
+        overrides: HashMap::new(),
     };
     let r = m.eval(rule.body, 0);
-    let full = if r.ends.contains(&n) {
-        m.depth = 0;
-        let mut children = Vec::new();
-        m.build(rule.body, 0, n, &mut children)
-            .then(|| ParseNode::Rule {
-                name: rule.name.clone(),
-                rule: rule.name.clone(),
-                children,
-            })
-    } else {
-        None
+    if !r.ends.contains(&n) {
+        return GrammarMatch {
+            full: None,
+            open: r.open,
+        };
+    }
+    let root_node = |children| ParseNode::Rule {
+        name: rule.name.clone(),
+        rule: rule.name.clone(),
+        children,
     };
-    GrammarMatch { full, open: r.open }
+    let mut parses = Vec::new();
+    m.depth = 0;
+    let mut children = Vec::new();
+    if m.build(rule.body, 0, n, &mut children) {
+        parses.push((root_node(children), 1.0));
+    }
+    let choices = m.choices.take().unwrap_or_default();
+    'outer: for (alt_id, s, e, viable) in choices {
+        let Some(&(_, best_w)) = viable.first() else {
+            continue;
+        };
+        for &(item, w) in viable.iter().skip(1) {
+            if parses.len() >= nbest.max(1) {
+                break 'outer;
+            }
+            m.overrides.clear();
+            m.overrides.insert((alt_id, s, e), item);
+            m.depth = 0;
+            let mut children = Vec::new();
+            if m.build(rule.body, 0, n, &mut children) {
+                let node = root_node(children);
+                if parses.iter().all(|(p, _)| *p != node) {
+                    let conf = if best_w > 0.0 {
+                        (w / best_w).min(1.0)
+                    } else {
+                        1.0
+                    };
+                    parses.push((node, conf));
+                }
+            }
+        }
+    }
+    parses.truncate(nbest.max(1));
+    GrammarMatch {
+        full: (!parses.is_empty()).then_some(parses),
+        open: r.open,
+    }
 }
 
 #[derive(Debug, Default)]
@@ -301,12 +351,21 @@ impl Cands<'_> {
     }
 }
 
+/// An ambiguous `one-of` met while building the preferred derivation: the
+/// alternative expression, its span, and every alternative deriving that
+/// span (preferred first).
+type Choice = (ExprId, u32, u32, Vec<(ExprId, f32)>);
+
 struct Matcher<'a> {
     g: &'a Compiled,
     toks: &'a [String],
     n: u32,
     memo: Memo,
     depth: u32,
+    /// Collects ambiguous choices during the first build (for N-best).
+    choices: Option<Vec<Choice>>,
+    /// Forced alternatives for (one-of, start, end) when rebuilding.
+    overrides: HashMap<(ExprId, u32, u32), ExprId>,
 }
 
 fn key(e: ExprId, s: u32) -> u64 {
@@ -575,23 +634,30 @@ impl<'a> Matcher<'a> {
                 p == e
             }
             Expr::Alt(alt) => {
-                let mut best: Option<(ExprId, f32)> = None;
+                if let Some(&item) = self.overrides.get(&(id, s, e)) {
+                    return self.build(item, s, e, out);
+                }
+                // Every alternative deriving s..e, by weight then document order.
+                let mut viable: Vec<(ExprId, f32)> = Vec::new();
                 let candidates = self.alt_candidates(alt, s, &mut false);
                 for k in 0..candidates.len() {
                     let Some(&(item, w)) = alt.items.get(candidates.at(k) as usize) else {
                         continue;
                     };
-                    if best.is_some_and(|(_, bw)| bw >= w) {
-                        continue;
-                    }
                     if self.reaches(item, s, e) {
-                        best = Some((item, w));
+                        viable.push((item, w));
                     }
                 }
-                match best {
-                    Some((item, _)) => self.build(item, s, e, out),
-                    None => false,
+                viable.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let Some(&(item, _)) = viable.first() else {
+                    return false;
+                };
+                if viable.len() > 1
+                    && let Some(choices) = &mut self.choices
+                {
+                    choices.push((id, s, e, viable));
                 }
+                self.build(item, s, e, out)
             }
             Expr::Repeat { child, min, max } => self.build_repeat(*child, *min, *max, s, e, out),
             Expr::Ref(r) => {

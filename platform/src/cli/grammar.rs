@@ -88,3 +88,40 @@ fn media_type(path: &Path) -> Option<&'static str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_reports_ok_or_position() {
+        let dir = std::env::temp_dir().join(format!("vxp-grammar-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let good = dir.join("good.gram");
+        std::fs::write(
+            &good,
+            "#ABNF 1.0;\nlanguage en-US;\nroot $r;\n$r = hi | $<names.gram#n>;\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("names.gram"),
+            "#ABNF 1.0;\nlanguage en-US;\npublic $n = bob;\n",
+        )
+        .expect("write");
+        let (ok, line) = check(&good).expect("runs");
+        assert!(ok, "{line}");
+        assert!(line.ends_with(": ok (voice, 1 rules, root r)"), "{line}");
+
+        let bad = dir.join("bad.grxml");
+        std::fs::write(
+            &bad,
+            "<grammar xmlns=\"http://www.w3.org/2001/06/grammar\" version=\"1.0\" xml:lang=\"en\" root=\"r\">\n<rule id=\"r\"><ruleref uri=\"#x\"/></rule></grammar>",
+        )
+        .expect("write");
+        let (ok, line) = check(&bad).expect("runs");
+        assert!(!ok);
+        assert!(line.contains("bad.grxml:2:"), "{line}");
+        assert!(line.contains("'x'"), "{line}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
