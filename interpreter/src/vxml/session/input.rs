@@ -135,49 +135,6 @@ pub(super) struct Heard {
     mode: InputMode,
 }
 
-fn quote_tokens(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"", w.to_lowercase()))
-        .collect()
-}
-
-/// ABNF for a phrase (§2.2.5): the exact words, or with `approximate` any
-/// ordered subset of them.
-fn phrase_abnf(text: &str, accept: Accept) -> Option<String> {
-    let toks = quote_tokens(text);
-    if toks.is_empty() {
-        return None;
-    }
-    let body = match accept {
-        Accept::Exact => toks.join(" "),
-        Accept::Approximate => format!("({})<1->", toks.join(" | ")),
-    };
-    Some(format!(
-        "#ABNF 1.0 UTF-8;\nmode voice;\nroot $r;\npublic $r = {body};\n"
-    ))
-}
-
-fn dtmf_abnf(keys: &str) -> Option<String> {
-    let toks: Vec<String> = keys
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| format!("\"{c}\""))
-        .collect();
-    if toks.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "#ABNF 1.0 UTF-8;\nmode dtmf;\nroot $r;\npublic $r = {};\n",
-        toks.join(" ")
-    ))
-}
-
 impl Session {
     /// The grammar a `<grammar>` element designates.
     fn grammar_of(&mut self, g: &GrammarRef, lang: &str) -> Result<Grammar, Event> {
@@ -238,18 +195,21 @@ impl Session {
         }
     }
 
-    fn text_grammar(&mut self, abnf: String) -> Option<Grammar> {
-        if let Some(g) = self.grammars.get(&abnf) {
+    /// The grammar of a `<choice>`/`<option>` phrase, a `dtmf` attribute or
+    /// a universal command (§2.2), compiled by the grammar engine and cached
+    /// per session.
+    fn phrase_grammar(&mut self, text: &str, mode: Mode, approximate: bool) -> Option<Grammar> {
+        let key = format!("phrase:{mode:?}:{approximate}:{text}");
+        if let Some(g) = self.grammars.get(&key) {
             return Some(g.clone());
         }
-        let base = self.config.initial.clone();
-        match Grammar::from_abnf(&abnf, &base) {
+        match Grammar::from_phrase(text, mode, approximate, &self.config.initial) {
             Ok(g) => {
-                self.grammars.insert(abnf, g.clone());
+                self.grammars.insert(key, g.clone());
                 Some(g)
             }
             Err(e) => {
-                tracing::warn!("generated grammar rejected: {e}");
+                tracing::debug!("no grammar for the phrase '{text}': {e}");
                 None
             }
         }
@@ -290,7 +250,7 @@ impl Session {
         for (k, l) in links.iter().enumerate() {
             self.push_refs(out, &l.grammars, Owner::Link(at(k)), scope, lang)?;
             if let Some(d) = &l.dtmf
-                && let Some(g) = dtmf_abnf(d).and_then(|a| self.text_grammar(a))
+                && let Some(g) = self.phrase_grammar(d, Mode::Dtmf, false)
             {
                 out.push(Active {
                     grammar: g,
@@ -346,7 +306,7 @@ impl Session {
         }
         let universals = self.props().universals();
         for u in universals {
-            if let Some(g) = phrase_abnf(u, Accept::Exact).and_then(|a| self.text_grammar(a)) {
+            if let Some(g) = self.phrase_grammar(u, Mode::Voice, false) {
                 out.push(Active {
                     grammar: g,
                     weight: 1.0,
@@ -493,9 +453,11 @@ impl Session {
                     }
                 }
                 for (k, o) in f.options.iter().enumerate() {
-                    if let Some(g) = phrase_abnf(&o.text, o.accept.unwrap_or(Accept::Exact))
-                        .and_then(|a| self.text_grammar(a))
-                    {
+                    if let Some(g) = self.phrase_grammar(
+                        &o.text,
+                        Mode::Voice,
+                        o.accept == Some(Accept::Approximate),
+                    ) {
                         out.push(Active {
                             grammar: g,
                             weight: 1.0,
@@ -505,7 +467,7 @@ impl Session {
                         });
                     }
                     if let Some(dt) = &o.dtmf
-                        && let Some(g) = dtmf_abnf(dt).and_then(|a| self.text_grammar(a))
+                        && let Some(g) = self.phrase_grammar(dt, Mode::Dtmf, false)
                     {
                         out.push(Active {
                             grammar: g,
@@ -579,8 +541,11 @@ impl Session {
                 return Step::Throw(e);
             }
             if c.grammars.is_empty()
-                && let Some(g) = phrase_abnf(&c.text, c.accept.unwrap_or(menu.accept))
-                    .and_then(|a| self.text_grammar(a))
+                && let Some(g) = self.phrase_grammar(
+                    &c.text,
+                    Mode::Voice,
+                    c.accept.unwrap_or(menu.accept) == Accept::Approximate,
+                )
             {
                 out.push(Active {
                     grammar: g,
@@ -591,7 +556,7 @@ impl Session {
                 });
             }
             if let Some(Some(key)) = keys.get(k)
-                && let Some(g) = dtmf_abnf(key).and_then(|a| self.text_grammar(a))
+                && let Some(g) = self.phrase_grammar(key, Mode::Dtmf, false)
             {
                 out.push(Active {
                     grammar: g,
@@ -1178,20 +1143,4 @@ fn menu_keys(m: &Menu) -> Vec<Option<String>> {
             None => None,
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phrases_become_abnf() {
-        let g = phrase_abnf("Sports news!", Accept::Exact).expect("grammar text");
-        assert!(g.contains("$r = \"sports\" \"news\";"), "{g}");
-        let g = phrase_abnf("Sports news", Accept::Approximate).expect("grammar text");
-        assert!(g.contains("(\"sports\" | \"news\")<1->"), "{g}");
-        assert_eq!(phrase_abnf("  ", Accept::Exact), None);
-        let d = dtmf_abnf("1*").expect("grammar text");
-        assert!(d.contains("\"1\" \"*\""), "{d}");
-    }
 }
