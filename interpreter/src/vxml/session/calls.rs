@@ -34,7 +34,7 @@ const DEFAULT_FINALSILENCE: Duration = Duration::from_secs(3);
 const DEFAULT_CONNECTTIMEOUT: Duration = Duration::from_secs(30);
 
 impl Session {
-    pub(super) fn start_record(&mut self, r: &Record, i: usize, _now: Instant) -> Step {
+    pub(super) fn start_record(&mut self, r: &Record, i: usize) -> Step {
         let timeout = self.props().time("timeout");
         self.flush_prompts();
         self.out.push_back(Output::Record(RecordRequest {
@@ -279,7 +279,7 @@ impl Session {
         ))
     }
 
-    pub(super) fn on_message(&mut self, m: ExternalMessage, _now: Instant) -> Option<Step> {
+    pub(super) fn on_message(&mut self, m: ExternalMessage) -> Option<Step> {
         if matches!(self.wait, Wait::Finished) {
             return None;
         }

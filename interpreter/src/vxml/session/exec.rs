@@ -135,7 +135,7 @@ impl Session {
                     Err(e) => Err(e),
                 },
                 Init::Data(d) => {
-                    return match self.start_data(d, scope, now) {
+                    return match self.start_data(d, scope) {
                         Ok(()) => Flow::Suspend(vec![Frame::Init(target, i + 1)]),
                         Err(e) => Flow::Jump(Step::Throw(e)),
                     };
@@ -361,7 +361,7 @@ impl Session {
                 }
             }
             Stmt::Data(d) => {
-                self.start_data(d, Scope::Anonymous, now)?;
+                self.start_data(d, Scope::Anonymous)?;
                 return Ok(Flow::Suspend(Vec::new()));
             }
             Stmt::Foreach(f) => {
