@@ -91,13 +91,7 @@ fn secs(v: Option<u64>) -> Option<Duration> {
 
 impl Session {
     /// Issues a fetch and records why.
-    pub(super) fn request(
-        &mut self,
-        url: Url,
-        kind: ResourceKind,
-        purpose: Purpose,
-        _now: Instant,
-    ) -> FetchId {
+    pub(super) fn request(&mut self, url: Url, kind: ResourceKind, purpose: Purpose) -> FetchId {
         self.request_with(
             url,
             kind,
@@ -354,7 +348,6 @@ impl Session {
                                     r.clone(),
                                     ResourceKind::Grammar,
                                     Purpose::Grammar { url: r },
-                                    now,
                                 );
                             }
                         }
@@ -505,7 +498,6 @@ impl Session {
                             leaf: doc,
                             fragment,
                         },
-                        now,
                     );
                     self.wait = Wait::Fetch;
                     Step::Wait
@@ -561,12 +553,7 @@ impl Session {
                 {
                     continue;
                 }
-                self.request(
-                    url.clone(),
-                    ResourceKind::Grammar,
-                    Purpose::Grammar { url },
-                    now,
-                );
+                self.request(url.clone(), ResourceKind::Grammar, Purpose::Grammar { url });
             } else {
                 if self.scripts.contains_key(&url)
                     || self
@@ -581,7 +568,6 @@ impl Session {
                     url.clone(),
                     ResourceKind::Script,
                     Purpose::Script { url, loc },
-                    now,
                 );
             }
         }
