@@ -98,13 +98,7 @@ impl Session {
         }
     }
 
-    pub(super) fn start_transfer(
-        &mut self,
-        doc: &Arc<Document>,
-        t: &Transfer,
-        i: usize,
-        _now: Instant,
-    ) -> Step {
+    pub(super) fn start_transfer(&mut self, doc: &Arc<Document>, t: &Transfer, i: usize) -> Step {
         let dest = match &t.dest {
             Some(Computed::Static(s)) => s.clone(),
             Some(Computed::Dynamic(e)) => match self.eval_string(e) {

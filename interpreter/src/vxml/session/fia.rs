@@ -422,7 +422,7 @@ impl Session {
         match item {
             FormItem::Field(_) | FormItem::Initial(_) => self.start_listen(doc, Some(i), now),
             FormItem::Record(r) => self.start_record(r, i),
-            FormItem::Transfer(t) => self.start_transfer(doc, t, i, now),
+            FormItem::Transfer(t) => self.start_transfer(doc, t, i),
             _ => Step::Select,
         }
     }
