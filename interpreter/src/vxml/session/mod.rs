@@ -21,13 +21,13 @@
 //! }
 //! ```
 //!
-//! Module map: [`fia`] runs the select/collect/process loop, [`events`]
-//! throws events and selects handlers, [`exec`] runs executable content,
-//! [`prompts`] selects and resolves prompts, [`input`] builds `Listen`s and
-//! maps recognition results onto fields, [`navigation`] loads documents,
-//! roots, subdialogs and resources, [`properties`] looks properties up,
-//! [`calls`] handles `<record>`, `<transfer>`, `<object>` and the NGI
-//! `<gvp:send>`/`<gvp:receive>`.
+//! Module map: `fia` runs the select/collect/process loop, `events` throws
+//! events and selects handlers, `exec` runs executable content, `prompts`
+//! selects and resolves prompts, `input` builds `Listen`s and maps
+//! recognition results onto fields, `navigation` loads documents, roots,
+//! subdialogs and resources, `properties` looks properties up, `calls`
+//! handles `<record>`, `<transfer>`, `<object>` and the NGI
+//! `<gvp:send>`/`<gvp:receive>`, `js` adapts the ECMAScript host.
 
 mod calls;
 mod events;
