@@ -1201,3 +1201,13 @@ fn hotword_prompts_ignore_input_that_matches_nothing() {
     d.press("2");
     assert!(d.text().ends_with("stop\nlog no\nexit "), "{}", d.text());
 }
+
+#[test]
+fn a_runaway_script_is_a_semantic_error_not_a_hang() {
+    let page = vxml(r#"<form><block><script>while (true) {}</script></block></form>"#);
+    let d = Driver::with_config(&[("main.vxml", &page)], |c| {
+        c.limits.script_loop_iterations = 10_000
+    });
+    assert!(d.text().contains("error error.semantic"), "{}", d.text());
+    assert!(d.s.is_finished());
+}
