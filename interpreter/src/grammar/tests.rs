@@ -486,3 +486,19 @@ fn mutated_grammars_never_panic() {
         }
     }
 }
+
+#[test]
+fn deeply_nested_xml_items_compile_and_match() {
+    let depth = 80;
+    let src = format!(
+        r#"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r"><rule id="r">{}deep{}</rule></grammar>"#,
+        r#"<one-of><item weight="2"><item repeat="1-2">"#.repeat(depth),
+        "</item></item></one-of>".repeat(depth)
+    );
+    let g = xml_grammar(&src).expect("compiles");
+    assert_eq!(parse(&g, "deep").as_deref(), Some(r#"$r["deep"]"#));
+    assert_eq!(
+        parse(&g, "deep deep deep").as_deref(),
+        Some(r#"$r["deep","deep","deep"]"#)
+    );
+}

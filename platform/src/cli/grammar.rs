@@ -59,13 +59,18 @@ fn check(file: &Path) -> anyhow::Result<(bool, String)> {
     let url = Url::from_file_path(&abs)
         .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?;
     let media = media_type(file);
+    // A referenced grammar that does not compile is reported by its own error.
+    let nested_error = std::cell::RefCell::new(None);
     let compiled = Grammar::from_bytes(&bytes, media, &url).and_then(|g| {
         g.link(&|u: &Url| {
             let path = u.to_file_path().ok()?;
             let bytes = std::fs::read(&path).ok()?;
-            Grammar::from_bytes(&bytes, media_type(&path), u).ok()
+            Grammar::from_bytes(&bytes, media_type(&path), u)
+                .map_err(|e| nested_error.borrow_mut().get_or_insert(e).clone())
+                .ok()
         })
     });
+    let compiled = compiled.map_err(|e| nested_error.into_inner().unwrap_or(e));
     Ok(match compiled {
         Ok(g) => (
             true,
@@ -122,6 +127,19 @@ mod tests {
         assert!(!ok);
         assert!(line.contains("bad.grxml:2:"), "{line}");
         assert!(line.contains("'x'"), "{line}");
+
+        let outer = dir.join("outer.gram");
+        std::fs::write(
+            &outer,
+            "#ABNF 1.0;\nlanguage en-US;\nroot $r;\n$r = $<bad.grxml#r>;\n",
+        )
+        .expect("write");
+        let (ok, line) = check(&outer).expect("runs");
+        assert!(!ok);
+        assert!(
+            line.contains("bad.grxml:2:"),
+            "the referenced grammar's own error: {line}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
