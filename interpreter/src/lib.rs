@@ -4,4 +4,5 @@
 //! core is a state machine fed `handle_*(…, now)` and drained with `poll_*`.
 #![forbid(unsafe_code)]
 
+pub mod vxml;
 pub mod xml;
