@@ -28,6 +28,11 @@ pub enum TranscriptEntry {
         /// Whether the caller may interrupt.
         bargein: bool,
     },
+    /// A `<mark>` reached while playing.
+    Mark {
+        /// The mark's name.
+        name: String,
+    },
     /// The application waits for input.
     Listen {
         /// Input modes accepted (`dtmf`, `voice`).
@@ -235,9 +240,9 @@ pub fn entry_json(entry: &TranscriptEntry) -> String {
 /// `5s`, `500ms`, `2.5s`: durations as VoiceXML authors write them.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
-    } else if ms > 1000 && ms % 100 == 0 {
+    } else if ms > 1000 && ms.is_multiple_of(100) {
         format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
     } else {
         format!("{ms}ms")
@@ -281,10 +286,11 @@ impl fmt::Display for TranscriptEntry {
                 }
                 Ok(())
             }
+            Self::Mark { name } => write!(f, "   [mark {name}]"),
+            // The grammars are in the JSONL form only: the list (universals,
+            // links, form grammars) would drown the dialog in the text form.
             Self::Listen {
-                modes,
-                grammars,
-                timeout_ms,
+                modes, timeout_ms, ..
             } => {
                 f.write_str("   [listen")?;
                 for m in modes {
@@ -296,9 +302,6 @@ impl fmt::Display for TranscriptEntry {
                         " timeout={}",
                         format_duration(Duration::from_millis(*ms))
                     )?;
-                }
-                if !grammars.is_empty() {
-                    write!(f, " grammars: {}", grammars.join(", "))?;
                 }
                 f.write_str("]")
             }
@@ -421,7 +424,7 @@ mod tests {
         insta::assert_snapshot!(sample().to_string(), @r#"
         S: Welcome.
            [audio audio/hi.wav]
-           [listen dtmf voice timeout=5s grammars: builtin:boolean]
+           [listen dtmf voice timeout=5s]
         U: dtmf 1
            [event nomatch]
            [log bank] hello
