@@ -1,3 +1,86 @@
 //! Conformance runners: the W3C SRGS 1.0 grammar test set and the VoiceXML /
 //! CCXML implementation-report suites.
 #![forbid(unsafe_code)]
+
+pub mod srgs;
+
+/// A result table shared by the conformance runners: rendered as Markdown,
+/// one row per test case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Column titles.
+    pub headers: Vec<String>,
+    /// Cells, one `Vec` per row, as many cells as headers.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// An empty table with these column titles.
+    pub fn new(headers: &[&str]) -> Self {
+        Self {
+            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// GitHub-flavoured Markdown; `|` in cells is escaped and newlines are
+    /// flattened so every row stays on one line.
+    pub fn to_markdown(&self) -> String {
+        fn cell(s: &str) -> String {
+            s.replace('|', "\\|").replace(['\r', '\n'], " ")
+        }
+        let mut out = String::new();
+        out.push_str("| ");
+        out.push_str(
+            &self
+                .headers
+                .iter()
+                .map(|h| cell(h))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        );
+        out.push_str(" |\n|");
+        for _ in &self.headers {
+            out.push_str("---|");
+        }
+        out.push('\n');
+        for row in &self.rows {
+            out.push_str("| ");
+            out.push_str(&row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
+            out.push_str(" |\n");
+        }
+        out
+    }
+}
+
+/// The closing line of a conformance run: `N passed, M failed` and, when
+/// some tests were skipped, `, K skipped`.
+pub fn closing_line(passed: usize, failed: usize, skipped: usize) -> String {
+    if skipped == 0 {
+        format!("{passed} passed, {failed} failed")
+    } else {
+        format!("{passed} passed, {failed} failed, {skipped} skipped")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_markdown_and_closing_line() {
+        let mut t = Table::new(&["file", "verdict"]);
+        t.push(vec!["a|b.gram".into(), "pass".into()]);
+        assert_eq!(
+            t.to_markdown(),
+            "| file | verdict |\n|---|---|\n| a\\|b.gram | pass |\n"
+        );
+        assert_eq!(closing_line(3, 1, 0), "3 passed, 1 failed");
+        assert_eq!(closing_line(3, 0, 2), "3 passed, 0 failed, 2 skipped");
+    }
+}

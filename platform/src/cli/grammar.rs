@@ -1,9 +1,15 @@
-//! `vxp grammar check <file>` and `vxp grammar test <dir>`.
+//! `vxp grammar check <file>` and `vxp grammar test <dir>`: compile a grammar
+//! file and report errors with line and column, or run an SRGS test set
+//! (see `vxp_conformance::srgs`).
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Subcommand;
+use url::Url;
+use vxp_interpreter::grammar::Grammar;
 
 /// Grammar subcommands.
 #[derive(Debug, Subcommand)]
@@ -22,9 +28,63 @@ pub enum GrammarCommand {
 
 /// Runs a grammar subcommand.
 pub fn run(cmd: GrammarCommand) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
     match cmd {
-        GrammarCommand::Check { file } | GrammarCommand::Test { dir: file } => {
-            anyhow::bail!("grammar engine not built yet: {}", file.display())
+        GrammarCommand::Check { file } => {
+            let (ok, line) = check(&file)?;
+            writeln!(stdout, "{line}")?;
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
+        GrammarCommand::Test { dir } => {
+            let report = vxp_conformance::srgs::run_dir(&dir)?;
+            write!(stdout, "{}", report.render())?;
+            Ok(if report.failed() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+/// Compiles `file` (linking grammars it references from disk) and returns
+/// whether it is valid with the line to print.
+fn check(file: &Path) -> anyhow::Result<(bool, String)> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let abs = std::path::absolute(file)?;
+    let url = Url::from_file_path(&abs)
+        .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?;
+    let media = media_type(file);
+    let compiled = Grammar::from_bytes(&bytes, media, &url).and_then(|g| {
+        g.link(&|u: &Url| {
+            let path = u.to_file_path().ok()?;
+            let bytes = std::fs::read(&path).ok()?;
+            Grammar::from_bytes(&bytes, media_type(&path), u).ok()
+        })
+    });
+    Ok(match compiled {
+        Ok(g) => (
+            true,
+            format!(
+                "{}: ok ({}, {} rules, root {})",
+                file.display(),
+                g.mode(),
+                g.rule_count(),
+                g.root_rule().unwrap_or("none")
+            ),
+        ),
+        Err(e) => (false, e.to_string()),
+    })
+}
+
+fn media_type(path: &Path) -> Option<&'static str> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("grxml") => Some("application/srgs+xml"),
+        Some("gram") => Some("application/srgs"),
+        _ => None,
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use super::info::SessionInfo;
+pub use crate::script::SessionInfo;
 
 /// Everything a session needs to start.
 #[derive(Debug, Clone)]
@@ -290,7 +290,7 @@ pub enum PromptPart {
 impl PromptPart {
     fn push_spoken(&self, out: &mut String) {
         match self {
-            PromptPart::Text(t) => push_words(out, t),
+            PromptPart::Text(t) => out.push_str(t),
             PromptPart::Audio { src, fallback } => {
                 if src.is_none() {
                     for p in fallback {
@@ -298,13 +298,21 @@ impl PromptPart {
                     }
                 }
             }
-            PromptPart::Break { .. } | PromptPart::Mark(_) => {}
-            PromptPart::Element { children, .. } => {
+            PromptPart::Break { .. } => out.push(' '),
+            PromptPart::Mark(_) => {}
+            PromptPart::Element { name, children, .. } => {
+                let block = name == "p" || name == "s";
+                if block {
+                    out.push(' ');
+                }
                 for p in children {
                     p.push_spoken(out);
                 }
+                if block {
+                    out.push(' ');
+                }
             }
-            PromptPart::Sub { alias, .. } => push_words(out, alias),
+            PromptPart::Sub { alias, .. } => out.push_str(alias),
         }
     }
 
@@ -326,15 +334,6 @@ impl PromptPart {
             }
             _ => {}
         }
-    }
-}
-
-fn push_words(out: &mut String, t: &str) {
-    for w in t.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(w);
     }
 }
 
@@ -361,11 +360,11 @@ impl QueuedPrompt {
     /// aliases, and the fallback of audio whose URL is absent. Audio files
     /// are not transcribed.
     pub fn spoken_text(&self) -> String {
-        let mut s = String::new();
+        let mut raw = String::new();
         for p in &self.parts {
-            p.push_spoken(&mut s);
+            p.push_spoken(&mut raw);
         }
-        s
+        raw.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     /// The audio URLs the prompt would play, in order.
@@ -425,6 +424,11 @@ pub struct ListenGrammar {
     /// `url:line:column` of an inline grammar, the URL of an external one,
     /// or a `builtin:` URI.
     pub source: String,
+    /// The compiled grammar, for a recognizer that takes SRGS (external
+    /// references already linked).
+    pub grammar: crate::grammar::Grammar,
+    /// The `weight` attribute.
+    pub weight: f32,
 }
 
 /// Which input modes are enabled (`inputmodes` property).
@@ -469,8 +473,8 @@ pub struct Listen {
     pub maxnbest: usize,
     /// Whether the utterance should be recorded.
     pub recordutterance: bool,
-    /// Whether this is a `<record>`-free wait for a `<transfer>` or menu etc.
-    /// (informational: the form item being collected).
+    /// The form item being collected (field or `<initial>` name), or the
+    /// menu's id.
     pub item: String,
 }
 

@@ -1,0 +1,609 @@
+//! Matching a token sequence against compiled grammars (SRGS 1.0 §2,
+//! VoiceXML 2.0 §3.1.4 for several active grammars).
+//!
+//! The matcher computes, for each expression and start position, the set of
+//! end positions it can reach plus an `open` flag (some derivation consumed
+//! the whole input and wants more). Results are memoized per (expression,
+//! start), so work is polynomial in the input length; large `one-of`s are
+//! entered through their first-word index. A derivation is then rebuilt top
+//! down from the memo table: alternatives by weight then document order,
+//! sequences and repeats preferring longer early spans.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::model::{Alternatives, Compiled, Expr, ExprId};
+use super::{Candidate, Hypothesis, Input, Kind, Mode, Recognition};
+
+/// Deepest expression nesting followed while matching; deeper derivations
+/// (e.g. a right-recursive rule over a very long input) do not match.
+const MAX_DEPTH: u32 = 3000;
+
+/// A derivation of the input: rules, tokens and tags in document order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseNode {
+    /// A rule that matched, by the name it was referenced with (`<uri>` for
+    /// external references).
+    Rule {
+        /// Rule name.
+        name: String,
+        /// What the rule's expansion matched.
+        children: Vec<ParseNode>,
+    },
+    /// A token as written in the grammar.
+    Token(String),
+    /// A tag met on the derivation.
+    Tag {
+        /// The tag's content as written.
+        text: Arc<str>,
+        /// True for `semantics/1.0-literals`.
+        literal: bool,
+    },
+}
+
+impl ParseNode {
+    /// The tokens under this node, joined by spaces.
+    pub fn text(&self) -> String {
+        let mut words = Vec::new();
+        self.collect_tokens(&mut words);
+        words.join(" ")
+    }
+
+    fn collect_tokens<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Self::Token(t) => out.push(t),
+            Self::Rule { children, .. } => children.iter().for_each(|c| c.collect_tokens(out)),
+            Self::Tag { .. } => {}
+        }
+    }
+}
+
+impl fmt::Display for ParseNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rule { name, children } => {
+                write!(f, "${name}[")?;
+                for (i, c) in children.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+                f.write_str("]")
+            }
+            Self::Token(t) => write!(f, "\"{t}\""),
+            Self::Tag { text, .. } => write!(f, "{{!{{{}}}!}}", text.trim()),
+        }
+    }
+}
+
+/// Input split into the units grammars match.
+pub(crate) struct Tokens {
+    /// Normalized units (lower-case words, upper-case DTMF keys).
+    pub norm: Vec<String>,
+    /// As heard, for the utterance.
+    pub raw: Vec<String>,
+    pub mode: Mode,
+}
+
+impl Tokens {
+    pub(crate) fn new(input: Input<'_>) -> Self {
+        match input {
+            Input::Dtmf(s) => {
+                let keys: Vec<String> = s
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .map(|c| c.to_ascii_uppercase().to_string())
+                    .collect();
+                Self {
+                    norm: keys.clone(),
+                    raw: keys,
+                    mode: Mode::Dtmf,
+                }
+            }
+            Input::Words(s) => Self {
+                norm: s.split_whitespace().map(str::to_lowercase).collect(),
+                raw: s.split_whitespace().map(str::to_owned).collect(),
+                mode: Mode::Voice,
+            },
+        }
+    }
+
+    pub(crate) fn utterance(&self) -> String {
+        match self.mode {
+            Mode::Dtmf => self.raw.concat(),
+            Mode::Voice => self.raw.join(" "),
+        }
+    }
+}
+
+/// The outcome of one grammar against one input.
+#[derive(Debug)]
+pub(crate) struct GrammarMatch<T> {
+    /// The derivation when the whole input matched.
+    pub full: Option<T>,
+    /// A longer input could match.
+    pub open: bool,
+}
+
+/// Matches `input` against every candidate whose mode fits, and returns the
+/// hypotheses in candidate order (the caller's §3.1.4 precedence).
+pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) -> Recognition {
+    let tokens = Tokens::new(input);
+    let mut hypotheses = Vec::new();
+    let mut extendable = false;
+    for cand in cands {
+        if cand.grammar.mode() != tokens.mode {
+            continue;
+        }
+        match &*cand.grammar.inner {
+            Kind::Srgs(c) => {
+                let m = match_compiled(c, &tokens.norm);
+                extendable |= m.open;
+                if let Some(parse) = m.full {
+                    hypotheses.push(Hypothesis {
+                        key: cand.key,
+                        utterance: tokens.utterance(),
+                        confidence: 1.0,
+                        mode: tokens.mode,
+                        parse,
+                        builtin: None,
+                    });
+                }
+            }
+            Kind::Builtin(b) => {
+                let m = b.matches(&tokens.norm);
+                extendable |= m.open;
+                if let Some(value) = m.full {
+                    hypotheses.push(Hypothesis {
+                        key: cand.key,
+                        utterance: tokens.utterance(),
+                        confidence: 1.0,
+                        mode: tokens.mode,
+                        parse: ParseNode::Rule {
+                            name: b.uri().to_owned(),
+                            children: tokens.raw.iter().cloned().map(ParseNode::Token).collect(),
+                        },
+                        builtin: Some(value),
+                    });
+                }
+            }
+        }
+    }
+    if hypotheses.is_empty() {
+        return if extendable {
+            Recognition::Prefix
+        } else {
+            Recognition::NoMatch
+        };
+    }
+    hypotheses.truncate(max_nbest.max(1));
+    Recognition::Match {
+        hypotheses,
+        extendable,
+    }
+}
+
+/// Matches normalized tokens against a compiled grammar's root rule.
+pub(crate) fn match_compiled(g: &Compiled, toks: &[String]) -> GrammarMatch<ParseNode> {
+    let Some(root) = g.root else {
+        return GrammarMatch {
+            full: None,
+            open: false,
+        };
+    };
+    let Ok(n) = u32::try_from(toks.len()) else {
+        return GrammarMatch {
+            full: None,
+            open: false,
+        };
+    };
+    let rule = &g.rules[root as usize];
+    let mut m = Matcher {
+        g,
+        toks,
+        n,
+        memo: HashMap::new(),
+        depth: 0,
+    };
+    let r = m.eval(rule.body, 0);
+    let full = if r.ends.contains(&n) {
+        m.depth = 0;
+        let mut children = Vec::new();
+        m.build(rule.body, 0, n, &mut children)
+            .then(|| ParseNode::Rule {
+                name: rule.name.clone(),
+                children,
+            })
+    } else {
+        None
+    };
+    GrammarMatch { full, open: r.open }
+}
+
+#[derive(Debug, Default)]
+struct Ends {
+    /// Sorted, deduplicated end positions.
+    ends: Vec<u32>,
+    /// Some derivation reached the end of the input and wants more.
+    open: bool,
+}
+
+struct Matcher<'a> {
+    g: &'a Compiled,
+    toks: &'a [String],
+    n: u32,
+    memo: HashMap<u64, Rc<Ends>>,
+    depth: u32,
+}
+
+fn key(e: ExprId, s: u32) -> u64 {
+    (u64::from(e) << 32) | u64::from(s)
+}
+
+fn merge(into: &mut Vec<u32>, from: &[u32]) {
+    into.extend_from_slice(from);
+    into.sort_unstable();
+    into.dedup();
+}
+
+impl Matcher<'_> {
+    fn eval(&mut self, id: ExprId, s: u32) -> Rc<Ends> {
+        let cacheable = !matches!(
+            self.g.expr(id),
+            Expr::Token { .. } | Expr::Null | Expr::Void | Expr::Tag { .. }
+        );
+        if cacheable {
+            if let Some(r) = self.memo.get(&key(id, s)) {
+                return r.clone();
+            }
+        }
+        if self.depth >= MAX_DEPTH {
+            tracing::debug!("grammar nesting deeper than {MAX_DEPTH}: treated as no match");
+            return Rc::new(Ends::default());
+        }
+        self.depth += 1;
+        let r = Rc::new(self.compute(id, s));
+        self.depth -= 1;
+        if cacheable {
+            self.memo.insert(key(id, s), r.clone());
+        }
+        r
+    }
+
+    fn token_at(&self, p: u32) -> Option<&str> {
+        self.toks.get(p as usize).map(String::as_str)
+    }
+
+    fn compute(&mut self, id: ExprId, s: u32) -> Ends {
+        let g = self.g;
+        match g.expr(id) {
+            Expr::Token { words, .. } => {
+                let mut p = s;
+                for w in words.iter() {
+                    match self.token_at(p) {
+                        Some(t) if t == &**w => p += 1,
+                        Some(_) => return Ends::default(),
+                        None => {
+                            return Ends {
+                                ends: Vec::new(),
+                                open: true,
+                            };
+                        }
+                    }
+                }
+                Ends {
+                    ends: vec![p],
+                    open: false,
+                }
+            }
+            Expr::Null | Expr::Tag { .. } => Ends {
+                ends: vec![s],
+                open: false,
+            },
+            Expr::Void => Ends::default(),
+            Expr::Garbage => Ends {
+                ends: (s..=self.n).collect(),
+                open: true,
+            },
+            Expr::Seq(items) => {
+                let mut frontier = vec![s];
+                let mut open = false;
+                for &item in items.iter() {
+                    let mut next = Vec::new();
+                    for &p in &frontier {
+                        let r = self.eval(item, p);
+                        open |= r.open;
+                        next.extend_from_slice(&r.ends);
+                    }
+                    next.sort_unstable();
+                    next.dedup();
+                    frontier = next;
+                    if frontier.is_empty() {
+                        break;
+                    }
+                }
+                Ends {
+                    ends: frontier,
+                    open,
+                }
+            }
+            Expr::Alt(alt) => {
+                let mut ends = Vec::new();
+                let mut open = false;
+                let candidates = self.alt_candidates(alt, s, &mut open);
+                for i in candidates {
+                    if let Some(&(item, _)) = alt.items.get(i as usize) {
+                        let r = self.eval(item, s);
+                        open |= r.open;
+                        ends.extend_from_slice(&r.ends);
+                    }
+                }
+                ends.sort_unstable();
+                ends.dedup();
+                Ends { ends, open }
+            }
+            Expr::Repeat { child, min, max } => self.repeat(*child, *min, *max, s),
+            Expr::Ref(r) => match r.target {
+                Some(rule) => {
+                    let body = g.rules[rule as usize].body;
+                    let r = self.eval(body, s);
+                    Ends {
+                        ends: r.ends.clone(),
+                        open: r.open,
+                    }
+                }
+                None => Ends::default(),
+            },
+        }
+    }
+
+    /// One more iteration of `child` from every position of `frontier`.
+    fn step(&mut self, child: ExprId, frontier: &[u32], open: &mut bool) -> Vec<u32> {
+        let mut next = Vec::new();
+        for &p in frontier {
+            let r = self.eval(child, p);
+            *open |= r.open;
+            next.extend_from_slice(&r.ends);
+        }
+        next.sort_unstable();
+        next.dedup();
+        next
+    }
+
+    fn repeat(&mut self, child: ExprId, min: u32, max: Option<u32>, s: u32) -> Ends {
+        let nullable = self.g.nullable[child as usize];
+        let mut open = false;
+        let mut frontier = vec![s];
+        let mut k = 0u32;
+        while k < min {
+            let next = self.step(child, &frontier, &mut open);
+            k += 1;
+            if next.is_empty() {
+                return Ends { ends: next, open };
+            }
+            if nullable && next == frontier {
+                // Further mandatory iterations can all be empty.
+                k = min;
+            }
+            frontier = next;
+        }
+        let mut ends = frontier.clone();
+        while !frontier.is_empty() && max.is_none_or(|m| k < m) {
+            let next = self.step(child, &frontier, &mut open);
+            k += 1;
+            frontier = next
+                .into_iter()
+                .filter(|p| ends.binary_search(p).is_err())
+                .collect();
+            merge(&mut ends, &frontier);
+        }
+        Ends { ends, open }
+    }
+
+    /// The alternatives worth trying at `s`, in document order.
+    fn alt_candidates(&self, alt: &Alternatives, s: u32, open: &mut bool) -> Vec<u32> {
+        match (&alt.index, self.token_at(s)) {
+            (Some(index), Some(tok)) => {
+                let mut c = index.always.clone();
+                if let Some(v) = index.by_word.get(tok) {
+                    c.extend_from_slice(v);
+                }
+                c.sort_unstable();
+                c
+            }
+            (Some(index), None) => {
+                *open |= !index.by_word.is_empty();
+                index.always.clone()
+            }
+            (None, _) => (0..u32::try_from(alt.items.len()).unwrap_or(u32::MAX)).collect(),
+        }
+    }
+
+    fn reaches(&mut self, id: ExprId, s: u32, e: u32) -> bool {
+        self.eval(id, s).ends.binary_search(&e).is_ok()
+    }
+
+    /// Appends one derivation of `id` over `s..e` to `out`; false when there
+    /// is none (or it is too deep).
+    fn build(&mut self, id: ExprId, s: u32, e: u32, out: &mut Vec<ParseNode>) -> bool {
+        if self.depth >= MAX_DEPTH {
+            return false;
+        }
+        self.depth += 1;
+        let ok = self.build_inner(id, s, e, out);
+        self.depth -= 1;
+        ok
+    }
+
+    fn build_inner(&mut self, id: ExprId, s: u32, e: u32, out: &mut Vec<ParseNode>) -> bool {
+        let g = self.g;
+        match g.expr(id) {
+            Expr::Token { text, words } => {
+                let ok = usize::try_from(e - s).ok() == Some(words.len());
+                if ok {
+                    out.push(ParseNode::Token(text.to_string()));
+                }
+                ok
+            }
+            Expr::Tag { text, format } => {
+                out.push(ParseNode::Tag {
+                    text: text.clone(),
+                    literal: *format == super::model::TagFormat::Literal,
+                });
+                s == e
+            }
+            Expr::Null => s == e,
+            Expr::Void => false,
+            Expr::Garbage => s <= e,
+            Expr::Seq(items) => {
+                let items = items.clone();
+                // Forward: positions reachable before each item.
+                let mut fwd = vec![vec![s]];
+                for &item in items.iter() {
+                    let mut open = false;
+                    let last = fwd.last().cloned().unwrap_or_default();
+                    let next = self.step(item, &last, &mut open);
+                    fwd.push(next);
+                }
+                // Backward: of those, positions from which `e` is reachable.
+                let mut back: Vec<Vec<u32>> = vec![Vec::new(); items.len() + 1];
+                back[items.len()] = vec![e];
+                for i in (0..items.len()).rev() {
+                    let targets = back[i + 1].clone();
+                    let mut ok = Vec::new();
+                    for &p in &fwd[i] {
+                        let r = self.eval(items[i], p);
+                        if r.ends.iter().any(|q| targets.binary_search(q).is_ok()) {
+                            ok.push(p);
+                        }
+                    }
+                    back[i] = ok;
+                }
+                let mut p = s;
+                for (i, &item) in items.iter().enumerate() {
+                    let r = self.eval(item, p);
+                    let Some(&q) = r
+                        .ends
+                        .iter()
+                        .rev()
+                        .find(|q| back[i + 1].binary_search(q).is_ok())
+                    else {
+                        return false;
+                    };
+                    if !self.build(item, p, q, out) {
+                        return false;
+                    }
+                    p = q;
+                }
+                p == e
+            }
+            Expr::Alt(alt) => {
+                let mut best: Option<(ExprId, f32)> = None;
+                for i in self.alt_candidates(alt, s, &mut false) {
+                    let Some(&(item, w)) = alt.items.get(i as usize) else {
+                        continue;
+                    };
+                    if best.is_some_and(|(_, bw)| bw >= w) {
+                        continue;
+                    }
+                    if self.reaches(item, s, e) {
+                        best = Some((item, w));
+                    }
+                }
+                match best {
+                    Some((item, _)) => self.build(item, s, e, out),
+                    None => false,
+                }
+            }
+            Expr::Repeat { child, min, max } => self.build_repeat(*child, *min, *max, s, e, out),
+            Expr::Ref(r) => {
+                let Some(rule) = r.target else { return false };
+                let body = g.rules[rule as usize].body;
+                let mut children = Vec::new();
+                let ok = self.build(body, s, e, &mut children);
+                out.push(ParseNode::Rule {
+                    name: r.display.to_string(),
+                    children,
+                });
+                ok
+            }
+        }
+    }
+
+    fn build_repeat(
+        &mut self,
+        child: ExprId,
+        min: u32,
+        max: Option<u32>,
+        s: u32,
+        e: u32,
+        out: &mut Vec<ParseNode>,
+    ) -> bool {
+        // Layers of positions reachable after exactly k iterations, until
+        // `e` is reachable with an allowed count or the layers stabilize.
+        let mut layers = vec![vec![s]];
+        let mut open = false;
+        let limit = max.unwrap_or(u32::MAX);
+        let mut count = None;
+        let mut stable_from = None;
+        let mut k = 0u32;
+        loop {
+            let cur = layers.last().cloned().unwrap_or_default();
+            if k >= min && cur.binary_search(&e).is_ok() {
+                count = Some(k);
+                break;
+            }
+            if k >= limit || cur.is_empty() {
+                break;
+            }
+            let next = self.step(child, &cur, &mut open);
+            k += 1;
+            if next == cur {
+                // Every further layer is the same set.
+                stable_from = Some(k - 1);
+                if next.binary_search(&e).is_ok() && min <= limit {
+                    count = Some(k.max(min));
+                }
+                break;
+            }
+            if k > self.n.saturating_add(min).saturating_add(2) {
+                break;
+            }
+            layers.push(next);
+        }
+        let Some(count) = count else { return false };
+        let layer = |j: u32| -> &Vec<u32> {
+            let idx = match stable_from {
+                Some(st) if j >= st => st,
+                _ => j,
+            };
+            &layers[(idx as usize).min(layers.len() - 1)]
+        };
+        // Walk back from `e`, preferring the longest last iteration.
+        let mut spans = Vec::with_capacity(count as usize);
+        let mut q = e;
+        for j in (1..=count).rev() {
+            let prev = layer(j - 1).clone();
+            let mut chosen = None;
+            for &p in &prev {
+                if p <= q && self.reaches(child, p, q) && (p != q || chosen.is_none()) {
+                    chosen = Some(p);
+                    if p != q {
+                        break;
+                    }
+                }
+            }
+            let Some(p) = chosen else { return false };
+            spans.push((p, q));
+            q = p;
+        }
+        if q != s {
+            return false;
+        }
+        spans.reverse();
+        spans.into_iter().all(|(p, q)| self.build(child, p, q, out))
+    }
+}

@@ -1,0 +1,1096 @@
+//! Waiting for input and using it (VoiceXML 2.0 §3.1.4 grammar activation
+//! and precedence, §3.1.6 mapping results to form items, §2.2 menus and
+//! `<choice>`, §2.5 `<link>`, §5.1.5 `application.lastresult$`, §6.3.3 DTMF
+//! collection through [`Collector`]).
+//!
+//! Active grammars are ordered field, field links, dialog (form grammars and
+//! links), document, application root, universals; the grammar engine breaks
+//! ties in favour of the earlier one.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use boa_engine::JsValue;
+
+use super::dtmf::Collector;
+use super::events::Event;
+use super::fia::{Ending, Step};
+use super::navigation::Nav;
+use super::{
+    GrammarMode, GrammarScope, InputMode, InputModes, Listen, ListenGrammar, Output,
+    RecognitionResult, Session, Wait,
+};
+use crate::grammar::{
+    self, Candidate, DtmfParams, DtmfStep, FieldSlot, Grammar, Input, Mode, Recognition,
+};
+use crate::script::Scope;
+use crate::vxml::model::{
+    Accept, Dialog, Document, FormItem, GrammarRef, GrammarSource, Link, LinkAction, Menu,
+};
+
+/// Which element a grammar belongs to, so a match can be acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// A field's own grammar (or its `type`).
+    Field(usize),
+    /// A field `<option>`.
+    FieldOption(usize, usize),
+    /// A form-level grammar (mixed initiative).
+    Form,
+    /// A link: in the root document, the current document, the dialog, or a
+    /// form item.
+    Link(LinkAt),
+    /// A menu `<choice>`.
+    Choice(usize),
+    /// A form of the current document with `scope="document"`.
+    DocDialog(usize),
+    /// A universal command.
+    Universal(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinkAt {
+    Item(usize, usize),
+    Dialog(usize),
+    Document(usize),
+    Root(usize),
+}
+
+#[derive(Debug)]
+struct Active {
+    grammar: Grammar,
+    weight: f32,
+    owner: Owner,
+    scope: GrammarScope,
+    source: String,
+}
+
+/// The state of an active `Listen`.
+#[derive(Debug)]
+pub(super) struct ListenState {
+    actives: Vec<Active>,
+    collector: Option<Collector>,
+    dtmf_params: DtmfParams,
+    noinput_at: Option<Instant>,
+    timeout: Duration,
+    bargein: bool,
+    modes: InputModes,
+    maxnbest: usize,
+    confidence: f32,
+    /// The last `<mark>` reached while the prompts played.
+    pub mark: Option<(String, Instant)>,
+}
+
+impl ListenState {
+    /// The prompts are done: the noinput timer runs from now.
+    pub(super) fn start_noinput_timer(&mut self, now: Instant) {
+        if self.collector.is_none() {
+            self.noinput_at = Some(now + self.timeout);
+        }
+    }
+
+    /// Whether DTMF collection has started.
+    #[cfg(test)]
+    pub(super) fn collecting(&self) -> bool {
+        self.collector.is_some()
+    }
+
+    /// The earliest pending deadline.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match self.collector.as_ref().and_then(Collector::poll_timeout) {
+            Some(t) => Some(t),
+            None => self.noinput_at,
+        }
+    }
+
+    fn candidates(&self, mode: Mode) -> Vec<Candidate<'_>> {
+        self.actives
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.grammar.mode() == mode)
+            .map(|(key, a)| Candidate {
+                grammar: &a.grammar,
+                key,
+                weight: a.weight,
+            })
+            .collect()
+    }
+}
+
+/// One recognized hypothesis, interpreted.
+#[derive(Debug, Clone)]
+pub(super) struct Heard {
+    key: usize,
+    utterance: String,
+    confidence: f32,
+    interpretation: JsValue,
+    mode: InputMode,
+}
+
+fn quote_tokens(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"", w.to_lowercase()))
+        .collect()
+}
+
+/// ABNF for a phrase (§2.2.5): the exact words, or with `approximate` any
+/// ordered subset of them.
+fn phrase_abnf(text: &str, accept: Accept) -> Option<String> {
+    let toks = quote_tokens(text);
+    if toks.is_empty() {
+        return None;
+    }
+    let body = match accept {
+        Accept::Exact => toks.join(" "),
+        Accept::Approximate => format!("({})<1->", toks.join(" | ")),
+    };
+    Some(format!(
+        "#ABNF 1.0 UTF-8;\nmode voice;\nroot $r;\npublic $r = {body};\n"
+    ))
+}
+
+fn dtmf_abnf(keys: &str) -> Option<String> {
+    let toks: Vec<String> = keys
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| format!("\"{c}\""))
+        .collect();
+    if toks.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "#ABNF 1.0 UTF-8;\nmode dtmf;\nroot $r;\npublic $r = {};\n",
+        toks.join(" ")
+    ))
+}
+
+impl Session {
+    /// The grammar a `<grammar>` element designates.
+    fn grammar_of(&mut self, g: &GrammarRef, lang: &str) -> Result<Grammar, Event> {
+        let url = match &g.source {
+            GrammarSource::Src(u) => u.clone(),
+            GrammarSource::SrcExpr(e) => {
+                let s = self.eval_string(e)?;
+                self.resolve_url(&s, &e.loc)?
+            }
+            GrammarSource::Inline(inline) => {
+                // Compiled with the page and shared by every session running it;
+                // only a grammar with external rule references is linked here.
+                if inline.compiled.is_linked() {
+                    return Ok(inline.compiled.clone());
+                }
+                let key = format!("{}", g.loc);
+                if let Some(c) = self.grammars.get(&key) {
+                    return Ok(c.clone());
+                }
+                let linked = {
+                    let cache = &self.grammars;
+                    inline
+                        .compiled
+                        .link(&|u: &url::Url| cache.get(u.as_str()).cloned())
+                        .map_err(|e| Event::badfetch(&g.loc, e))?
+                };
+                self.grammars.insert(key, linked.clone());
+                return Ok(linked);
+            }
+        };
+        if url.scheme() == "builtin" {
+            if let Some(c) = self.grammars.get(url.as_str()) {
+                return Ok(c.clone());
+            }
+            let b = Grammar::builtin(url.as_str(), lang).map_err(|e| {
+                Event::new(
+                    "error.unsupported.builtin",
+                    Some(format!("{}: {e}", g.loc)),
+                    Some(g.loc.clone()),
+                )
+            })?;
+            self.grammars.insert(url.to_string(), b.clone());
+            return Ok(b);
+        }
+        let mut base = url.clone();
+        base.set_fragment(None);
+        let Some(found) = self.grammars.get(base.as_str()).cloned() else {
+            return Err(Event::badfetch(
+                &g.loc,
+                format!("the grammar {url} was not loaded"),
+            ));
+        };
+        match url.fragment() {
+            Some(rule) => found
+                .with_root(rule)
+                .map_err(|e| Event::badfetch(&g.loc, e)),
+            None => Ok(found),
+        }
+    }
+
+    fn text_grammar(&mut self, abnf: String) -> Option<Grammar> {
+        if let Some(g) = self.grammars.get(&abnf) {
+            return Some(g.clone());
+        }
+        let base = self.config.initial.clone();
+        match Grammar::from_abnf(&abnf, &base) {
+            Ok(g) => {
+                self.grammars.insert(abnf, g.clone());
+                Some(g)
+            }
+            Err(e) => {
+                tracing::warn!("generated grammar rejected: {e}");
+                None
+            }
+        }
+    }
+
+    fn push_refs(
+        &mut self,
+        out: &mut Vec<Active>,
+        refs: &[GrammarRef],
+        owner: Owner,
+        scope: GrammarScope,
+        lang: &str,
+    ) -> Result<(), Event> {
+        for g in refs {
+            let grammar = self.grammar_of(g, lang)?;
+            out.push(Active {
+                grammar,
+                weight: g.weight,
+                owner,
+                scope,
+                source: match &g.source {
+                    GrammarSource::Src(u) => u.to_string(),
+                    _ => g.loc.to_string(),
+                },
+            });
+        }
+        Ok(())
+    }
+
+    fn push_links(
+        &mut self,
+        out: &mut Vec<Active>,
+        links: &[Link],
+        at: impl Fn(usize) -> LinkAt,
+        scope: GrammarScope,
+        lang: &str,
+    ) -> Result<(), Event> {
+        for (k, l) in links.iter().enumerate() {
+            self.push_refs(out, &l.grammars, Owner::Link(at(k)), scope, lang)?;
+            if let Some(d) = &l.dtmf
+                && let Some(g) = dtmf_abnf(d).and_then(|a| self.text_grammar(a))
+            {
+                out.push(Active {
+                    grammar: g,
+                    weight: 1.0,
+                    owner: Owner::Link(at(k)),
+                    scope,
+                    source: format!("{} dtmf={d}", l.loc),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Grammars of the document and application levels plus universals.
+    fn push_outer(
+        &mut self,
+        out: &mut Vec<Active>,
+        doc: &Arc<Document>,
+        current: usize,
+        lang: &str,
+    ) -> Result<(), Event> {
+        self.push_links(
+            out,
+            &doc.links,
+            LinkAt::Document,
+            GrammarScope::Document,
+            lang,
+        )?;
+        for (d, dialog) in doc.dialogs.iter().enumerate() {
+            if d == current {
+                continue;
+            }
+            if let Dialog::Form(f) = dialog
+                && f.scope == crate::vxml::model::Scope::Document
+            {
+                self.push_refs(
+                    out,
+                    &f.grammars,
+                    Owner::DocDialog(d),
+                    GrammarScope::Document,
+                    lang,
+                )?;
+            }
+        }
+        if let Some(root) = self.root.clone() {
+            self.push_links(
+                out,
+                &root.links,
+                LinkAt::Root,
+                GrammarScope::Application,
+                lang,
+            )?;
+        }
+        let universals = self.props().universals();
+        for u in universals {
+            if let Some(g) = phrase_abnf(u, Accept::Exact).and_then(|a| self.text_grammar(a)) {
+                out.push(Active {
+                    grammar: g,
+                    weight: 1.0,
+                    owner: Owner::Universal(u),
+                    scope: GrammarScope::Universal,
+                    source: format!("universal:{u}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The `<enumerate>` list of the current menu or field.
+    pub(super) fn enum_items(&self) -> Vec<(String, Option<String>)> {
+        let Some((doc, idx)) = self.current_dialog() else {
+            return Vec::new();
+        };
+        match doc.dialogs.get(idx) {
+            Some(Dialog::Menu(m)) => menu_keys(m)
+                .into_iter()
+                .zip(&m.choices)
+                .map(|(k, c)| (c.text.clone(), k))
+                .collect(),
+            Some(Dialog::Form(f)) => {
+                let active = self.dialog.as_ref().and_then(|d| d.active);
+                match active.and_then(|i| f.items.get(i)) {
+                    Some(FormItem::Field(field)) => field
+                        .options
+                        .iter()
+                        .map(|o| (o.text.clone(), o.dtmf.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Collect phase of a field or `<initial>` (item `Some(i)`): activates
+    /// grammars, flushes prompts and emits `Listen`.
+    pub(super) fn start_listen(
+        &mut self,
+        doc: &Arc<Document>,
+        item: Option<usize>,
+        now: Instant,
+    ) -> Step {
+        match self.build_field_actives(doc, item) {
+            Ok(actives) => self.listen_with(actives, now),
+            Err(e) => Step::Throw(e),
+        }
+    }
+
+    fn build_field_actives(
+        &mut self,
+        doc: &Arc<Document>,
+        item: Option<usize>,
+    ) -> Result<Vec<Active>, Event> {
+        let Some(d) = self.dialog.as_ref().map(|d| d.index) else {
+            return Ok(Vec::new());
+        };
+        let Some(Dialog::Form(form)) = doc.dialogs.get(d) else {
+            return Ok(Vec::new());
+        };
+        let lang = form
+            .lang
+            .clone()
+            .or_else(|| doc.lang.clone())
+            .unwrap_or_else(|| "en-US".into());
+        let mut out = Vec::new();
+        let mut modal = false;
+        if let Some(i) = item
+            && let Some(it) = form.items.get(i)
+        {
+            let c = it.common();
+            self.push_refs(
+                &mut out,
+                &c.grammars,
+                Owner::Field(i),
+                GrammarScope::Field,
+                &lang,
+            )?;
+            if let FormItem::Field(f) = it {
+                modal = f.modal;
+                if let Some(t) = &f.field_type {
+                    // A type is usable when at least one mode has a builtin
+                    // grammar for the language (§3.1.6, Appendix P).
+                    let mut last_err = None;
+                    let mut found = false;
+                    for mode in [Mode::Dtmf, Mode::Voice] {
+                        let m = if mode == Mode::Dtmf { "dtmf" } else { "voice" };
+                        let key = format!("type:{m}:{lang}:{t}");
+                        let g = match self.grammars.get(&key) {
+                            Some(g) => Ok(g.clone()),
+                            None => Grammar::builtin_type(t, mode, &lang).inspect(|g| {
+                                self.grammars.insert(key, g.clone());
+                            }),
+                        };
+                        match g {
+                            Ok(g) => {
+                                found = true;
+                                out.push(Active {
+                                    grammar: g,
+                                    weight: 1.0,
+                                    owner: Owner::Field(i),
+                                    scope: GrammarScope::Field,
+                                    source: format!("builtin:{m}/{t}"),
+                                });
+                            }
+                            Err(e) => last_err = Some(e),
+                        }
+                    }
+                    if let (false, Some(e)) = (found, last_err) {
+                        return Err(Event::new(
+                            "error.unsupported.builtin",
+                            Some(format!("{}: {e}", c.loc)),
+                            Some(c.loc.clone()),
+                        ));
+                    }
+                }
+                for (k, o) in f.options.iter().enumerate() {
+                    if let Some(g) = phrase_abnf(&o.text, o.accept.unwrap_or(Accept::Exact))
+                        .and_then(|a| self.text_grammar(a))
+                    {
+                        out.push(Active {
+                            grammar: g,
+                            weight: 1.0,
+                            owner: Owner::FieldOption(i, k),
+                            scope: GrammarScope::Field,
+                            source: format!("{}", o.loc),
+                        });
+                    }
+                    if let Some(dt) = &o.dtmf
+                        && let Some(g) = dtmf_abnf(dt).and_then(|a| self.text_grammar(a))
+                    {
+                        out.push(Active {
+                            grammar: g,
+                            weight: 1.0,
+                            owner: Owner::FieldOption(i, k),
+                            scope: GrammarScope::Field,
+                            source: format!("{} dtmf={dt}", o.loc),
+                        });
+                    }
+                }
+            }
+            self.push_links(
+                &mut out,
+                &c.links,
+                |k| LinkAt::Item(i, k),
+                GrammarScope::FieldLink,
+                &lang,
+            )?;
+        }
+        if !modal {
+            self.push_refs(
+                &mut out,
+                &form.grammars,
+                Owner::Form,
+                GrammarScope::Dialog,
+                &lang,
+            )?;
+            self.push_links(
+                &mut out,
+                &form.links,
+                LinkAt::Dialog,
+                GrammarScope::Dialog,
+                &lang,
+            )?;
+            self.push_outer(&mut out, doc, d, &lang)?;
+        }
+        Ok(out)
+    }
+
+    /// Collect phase of a `<menu>` (§2.2).
+    pub(super) fn collect_menu(&mut self, doc: &Arc<Document>, menu: &Menu, now: Instant) -> Step {
+        if self.hung_up {
+            return Step::Finish(Ending::Disconnect);
+        }
+        let suppress = self
+            .dialog
+            .as_mut()
+            .map(|d| std::mem::take(&mut d.suppress_prompts))
+            .unwrap_or(false);
+        if !suppress {
+            let count = self.bump_prompt_count(0);
+            if let Err(e) = self.queue_prompts(&menu.prompts, count) {
+                return Step::Throw(e);
+            }
+        }
+        let lang = menu
+            .lang
+            .clone()
+            .or_else(|| doc.lang.clone())
+            .unwrap_or_else(|| "en-US".into());
+        let mut out = Vec::new();
+        let keys = menu_keys(menu);
+        for (k, c) in menu.choices.iter().enumerate() {
+            if let Err(e) = self.push_refs(
+                &mut out,
+                &c.grammars,
+                Owner::Choice(k),
+                GrammarScope::Field,
+                &lang,
+            ) {
+                return Step::Throw(e);
+            }
+            if c.grammars.is_empty()
+                && let Some(g) = phrase_abnf(&c.text, c.accept.unwrap_or(menu.accept))
+                    .and_then(|a| self.text_grammar(a))
+            {
+                out.push(Active {
+                    grammar: g,
+                    weight: 1.0,
+                    owner: Owner::Choice(k),
+                    scope: GrammarScope::Field,
+                    source: format!("{}", c.loc),
+                });
+            }
+            if let Some(Some(key)) = keys.get(k)
+                && let Some(g) = dtmf_abnf(key).and_then(|a| self.text_grammar(a))
+            {
+                out.push(Active {
+                    grammar: g,
+                    weight: 1.0,
+                    owner: Owner::Choice(k),
+                    scope: GrammarScope::Field,
+                    source: format!("{} dtmf={key}", c.loc),
+                });
+            }
+        }
+        let idx = self.dialog.as_ref().map(|d| d.index).unwrap_or(0);
+        if let Err(e) = self.push_outer(&mut out, doc, idx, &lang) {
+            return Step::Throw(e);
+        }
+        self.listen_with(out, now)
+    }
+
+    fn listen_with(&mut self, actives: Vec<Active>, now: Instant) -> Step {
+        if self.hung_up {
+            return Step::Finish(Ending::Disconnect);
+        }
+        let last_timeout = self.prompts.iter().rev().find_map(|p| p.timeout);
+        let (listen, state) = {
+            let props = self.props();
+            let modes_raw = props.raw("inputmodes").unwrap_or("dtmf voice");
+            let modes = InputModes {
+                dtmf: modes_raw.split_whitespace().any(|m| m == "dtmf"),
+                voice: modes_raw.split_whitespace().any(|m| m == "voice"),
+            };
+            let timeout = last_timeout.unwrap_or_else(|| props.time("timeout"));
+            let dtmf_params = DtmfParams {
+                termchar: props.termchar(),
+                interdigittimeout: props.time("interdigittimeout"),
+                termtimeout: props.time("termtimeout"),
+            };
+            let listen = Listen {
+                grammars: actives
+                    .iter()
+                    .enumerate()
+                    .map(|(key, a)| ListenGrammar {
+                        key,
+                        mode: match a.grammar.mode() {
+                            Mode::Dtmf => GrammarMode::Dtmf,
+                            Mode::Voice => GrammarMode::Voice,
+                        },
+                        scope: a.scope,
+                        source: a.source.clone(),
+                        grammar: a.grammar.clone(),
+                        weight: a.weight,
+                    })
+                    .collect(),
+                inputmodes: modes,
+                timeout,
+                interdigittimeout: dtmf_params.interdigittimeout,
+                termtimeout: dtmf_params.termtimeout,
+                termchar: dtmf_params.termchar,
+                completetimeout: props.time("completetimeout"),
+                incompletetimeout: props.time("incompletetimeout"),
+                maxspeechtimeout: props.time("maxspeechtimeout"),
+                bargein: props.flag("bargein"),
+                confidencelevel: props.fraction("confidencelevel"),
+                sensitivity: props.fraction("sensitivity"),
+                speedvsaccuracy: props.fraction("speedvsaccuracy"),
+                maxnbest: props.maxnbest(),
+                recordutterance: props.flag("recordutterance"),
+                item: String::new(),
+            };
+            let state = ListenState {
+                actives,
+                collector: None,
+                dtmf_params,
+                noinput_at: None,
+                timeout,
+                bargein: listen.bargein,
+                modes,
+                maxnbest: listen.maxnbest,
+                confidence: listen.confidencelevel,
+                mark: None,
+            };
+            (listen, state)
+        };
+        let mut listen = listen;
+        listen.item = match self.current_dialog() {
+            Some((doc, idx)) => match doc.dialogs.get(idx) {
+                Some(Dialog::Menu(m)) => m.id.clone(),
+                _ => self
+                    .dialog
+                    .as_ref()
+                    .and_then(|d| d.active)
+                    .and_then(|i| self.with_item(i, |it| it.name().to_string()))
+                    .unwrap_or_default(),
+            },
+            None => String::new(),
+        };
+        let bargein_all = self.prompts.iter().all(|p| p.bargein);
+        let played = self.flush_prompts();
+        let mut state = state;
+        state.bargein = bargein_all;
+        if played.is_none() {
+            state.noinput_at = Some(now + state.timeout);
+        }
+        self.out.push_back(Output::Listen(listen));
+        self.listen = Some(state);
+        self.wait = Wait::Input;
+        self.transitions = 0;
+        self.event_chain.clear();
+        Step::Wait
+    }
+
+    fn barge_in(&mut self) -> bool {
+        if self.playing.is_some() {
+            let allowed = self.listen.as_ref().is_some_and(|l| l.bargein);
+            if !allowed {
+                return false;
+            }
+            self.playing = None;
+            self.out.push_back(Output::StopPlayback);
+        }
+        true
+    }
+
+    pub(super) fn on_dtmf(&mut self, digit: char, now: Instant) -> Option<Step> {
+        if !matches!(self.wait, Wait::Input) {
+            if let Wait::Record(_) = self.wait {
+                return None;
+            }
+            tracing::debug!(%digit, "DTMF ignored: not listening");
+            return None;
+        }
+        if !self.listen.as_ref()?.modes.dtmf || !self.barge_in() {
+            return None;
+        }
+        let l = self.listen.as_mut()?;
+        l.noinput_at = None;
+        let params = l.dtmf_params;
+        let nbest = l.maxnbest;
+        let collector = l.collector.get_or_insert_with(|| Collector::new(params));
+        let cands: Vec<Candidate<'_>> = l
+            .actives
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.grammar.mode() == Mode::Dtmf)
+            .map(|(key, a)| Candidate {
+                grammar: &a.grammar,
+                key,
+                weight: a.weight,
+            })
+            .collect();
+        let step = collector.handle_digit(digit, now, &cands, nbest);
+        drop(cands);
+        self.dtmf_step(step, now)
+    }
+
+    fn dtmf_step(&mut self, step: DtmfStep, now: Instant) -> Option<Step> {
+        match step {
+            DtmfStep::Continue => None,
+            DtmfStep::Match(hyps) => Some(self.accept_hypotheses(hyps, InputMode::Dtmf, now)),
+            DtmfStep::NoMatch => Some(self.input_event("nomatch")),
+        }
+    }
+
+    fn input_event(&mut self, name: &str) -> Step {
+        self.listen = None;
+        self.wait = Wait::Running;
+        Step::Throw(Event::new(name, None, None))
+    }
+
+    pub(super) fn on_utterance(&mut self, words: &str, now: Instant) -> Option<Step> {
+        if !matches!(self.wait, Wait::Input) || !self.listen.as_ref()?.modes.voice {
+            return None;
+        }
+        if words.trim().is_empty() {
+            return Some(self.input_event("noinput"));
+        }
+        if !self.barge_in() {
+            return None;
+        }
+        let l = self.listen.as_ref()?;
+        let cands = l.candidates(Mode::Voice);
+        let rec = grammar::recognize(&cands, Input::Words(words), l.maxnbest);
+        drop(cands);
+        match rec {
+            Recognition::Match { hypotheses, .. } if !hypotheses.is_empty() => {
+                Some(self.accept_hypotheses(hypotheses, InputMode::Voice, now))
+            }
+            _ => Some(self.input_event("nomatch")),
+        }
+    }
+
+    pub(super) fn on_recognition(
+        &mut self,
+        result: RecognitionResult,
+        now: Instant,
+    ) -> Option<Step> {
+        if !matches!(self.wait, Wait::Input) {
+            return None;
+        }
+        match result {
+            RecognitionResult::NoInput => Some(self.input_event("noinput")),
+            RecognitionResult::NoMatch { .. } => Some(self.input_event("nomatch")),
+            RecognitionResult::MaxSpeechTimeout => Some(self.input_event("maxspeechtimeout")),
+            RecognitionResult::Match {
+                inputmode,
+                hypotheses,
+            } => {
+                let n = self.listen.as_ref().map_or(0, |l| l.actives.len());
+                let heard: Vec<Heard> = hypotheses
+                    .into_iter()
+                    .filter(|h| h.grammar_key < n)
+                    .map(|h| {
+                        let interpretation = match &h.interpretation {
+                            Some(v) => self.js.value_of_json(v),
+                            None => JsValue::from(boa_engine::js_string!(h.utterance.as_str())),
+                        };
+                        Heard {
+                            key: h.grammar_key,
+                            utterance: h.utterance,
+                            confidence: h.confidence,
+                            interpretation,
+                            mode: inputmode,
+                        }
+                    })
+                    .collect();
+                if heard.is_empty() {
+                    return Some(self.input_event("nomatch"));
+                }
+                Some(self.accept(heard, now))
+            }
+        }
+    }
+
+    pub(super) fn on_timeout(&mut self, now: Instant) -> Option<Step> {
+        match self.wait {
+            Wait::Input => {
+                let l = self.listen.as_mut()?;
+                if let Some(t) = l.collector.as_ref().and_then(Collector::poll_timeout) {
+                    if t > now {
+                        return None;
+                    }
+                    let collector = l.collector.as_mut()?;
+                    let step = collector.handle_timeout(now);
+                    return self.dtmf_step(step, now);
+                }
+                match l.noinput_at {
+                    Some(t) if t <= now => Some(self.input_event("noinput")),
+                    _ => None,
+                }
+            }
+            Wait::Message { deadline: Some(t) } if t <= now => Some(self.receive_timeout()),
+            _ => None,
+        }
+    }
+
+    fn accept_hypotheses(
+        &mut self,
+        hyps: Vec<grammar::Hypothesis>,
+        mode: InputMode,
+        now: Instant,
+    ) -> Step {
+        let mut heard = Vec::with_capacity(hyps.len());
+        for h in &hyps {
+            let interpretation = match h.interpret(self.js.context()) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.listen = None;
+                    self.wait = Wait::Running;
+                    return Step::Throw(Event::new("error.semantic", Some(e.to_string()), None));
+                }
+            };
+            heard.push(Heard {
+                key: h.key,
+                utterance: h.utterance.clone(),
+                confidence: h.confidence,
+                interpretation,
+                mode,
+            });
+        }
+        self.accept(heard, now)
+    }
+
+    /// Process phase for a recognition (§3.1.6): fills fields, follows
+    /// links and choices, throws universals.
+    fn accept(&mut self, heard: Vec<Heard>, now: Instant) -> Step {
+        let Some(listen) = self.listen.take() else {
+            return Step::Wait;
+        };
+        self.wait = Wait::Running;
+        let Some(best) = heard.first().cloned() else {
+            return Step::Throw(Event::new("nomatch", None, None));
+        };
+        if best.mode == InputMode::Voice && best.confidence < listen.confidence {
+            return Step::Throw(Event::new("nomatch", None, None));
+        }
+        let Some(active) = listen.actives.get(best.key) else {
+            return Step::Throw(Event::new("nomatch", None, None));
+        };
+        let markname = listen.mark.as_ref().map(|(m, _)| m.clone());
+        self.set_lastresult(&heard, markname.as_deref());
+        let owner = active.owner;
+        match owner {
+            Owner::Field(i) => {
+                let value = self.field_value(i, &best.interpretation);
+                self.fill(vec![(i, value)], &best, now)
+            }
+            Owner::FieldOption(i, k) => {
+                let value = self
+                    .with_item(i, |it| match it {
+                        FormItem::Field(f) => f.options.get(k).map(|o| o.value.clone()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .unwrap_or_default();
+                let v = JsValue::from(boa_engine::js_string!(value.as_str()));
+                self.fill(vec![(i, v)], &best, now)
+            }
+            Owner::Form => {
+                let filled = self.map_form(&best.interpretation);
+                self.fill(filled, &best, now)
+            }
+            Owner::DocDialog(d) => {
+                // Mixed initiative across forms (§3.1.3): enter the form whose
+                // document-scoped grammar matched, then fill it.
+                self.pending_fill = Some(best);
+                Step::EnterDialog(d)
+            }
+            Owner::Universal(u) => Step::Throw(Event::new(u, None, None)),
+            Owner::Link(at) => self.follow_link(at, now),
+            Owner::Choice(k) => self.follow_choice(k, now),
+        }
+    }
+
+    /// A field grammar's value (§3.1.6.1): the slot's property of an object
+    /// result when present, else the whole result.
+    fn field_value(&mut self, i: usize, interp: &JsValue) -> JsValue {
+        let slot = self
+            .with_item(i, |it| match it {
+                FormItem::Field(f) => f.slot.clone().unwrap_or_else(|| f.common.name.clone()),
+                other => other.name().to_string(),
+            })
+            .unwrap_or_default();
+        match self.js.property(interp, &slot) {
+            Some(v) if !v.is_undefined() => v,
+            _ => interp.clone(),
+        }
+    }
+
+    /// Fills the current form from input heard before entering it.
+    pub(super) fn fill_pending(&mut self, heard: Heard, now: Instant) -> Step {
+        let filled = self.map_form(&heard.interpretation);
+        self.fill(filled, &heard, now)
+    }
+
+    fn map_form(&mut self, interp: &JsValue) -> Vec<(usize, JsValue)> {
+        let Some((doc, idx)) = self.current_dialog() else {
+            return Vec::new();
+        };
+        let Some(Dialog::Form(form)) = doc.dialogs.get(idx) else {
+            return Vec::new();
+        };
+        let mut slots = Vec::new();
+        let mut index = Vec::new();
+        for (i, it) in form.items.iter().enumerate() {
+            if let FormItem::Field(f) = it {
+                slots.push(FieldSlot {
+                    name: &f.common.name,
+                    slot: f.slot.as_deref(),
+                });
+                index.push(i);
+            }
+        }
+        let mapped = grammar::map_to_fields(interp, &slots, self.js.context());
+        mapped
+            .into_iter()
+            .filter_map(|(k, v)| index.get(k).map(|&i| (i, v)))
+            .collect()
+    }
+
+    fn fill(&mut self, values: Vec<(usize, JsValue)>, heard: &Heard, now: Instant) -> Step {
+        let mut filled = Vec::with_capacity(values.len());
+        for (i, v) in values {
+            let Some(name) = self.with_item(i, |it| it.name().to_string()) else {
+                continue;
+            };
+            let loc = self.with_item(i, |it| it.common().loc.clone());
+            if let Some(loc) = &loc
+                && let Err(e) = self.assign(&name, v.clone(), loc)
+            {
+                return Step::Throw(e);
+            }
+            let utt = JsValue::from(boa_engine::js_string!(heard.utterance.as_str()));
+            let mode = JsValue::from(boa_engine::js_string!(match heard.mode {
+                InputMode::Dtmf => "dtmf",
+                InputMode::Voice => "voice",
+            }));
+            self.js.set_shadow(
+                Scope::Dialog,
+                &name,
+                &[
+                    ("utterance", utt),
+                    ("confidence", JsValue::from(f64::from(heard.confidence))),
+                    ("inputmode", mode),
+                    ("interpretation", heard.interpretation.clone()),
+                ],
+            );
+            filled.push(i);
+        }
+        self.process_filled(filled, now)
+    }
+
+    fn set_lastresult(&mut self, heard: &[Heard], markname: Option<&str>) {
+        let entries: Vec<super::js::ResultEntry> = heard
+            .iter()
+            .map(|h| super::js::ResultEntry {
+                utterance: h.utterance.clone(),
+                confidence: h.confidence,
+                inputmode: match h.mode {
+                    InputMode::Dtmf => "dtmf",
+                    InputMode::Voice => "voice",
+                },
+                interpretation: h.interpretation.clone(),
+                markname: markname.map(str::to_string),
+            })
+            .collect();
+        self.js.set_lastresult(&entries);
+    }
+
+    fn link_action(
+        &mut self,
+        at: LinkAt,
+    ) -> Option<(
+        LinkAction,
+        crate::vxml::model::FetchAttrs,
+        crate::vxml::model::Loc,
+    )> {
+        let doc = match at {
+            LinkAt::Root(_) => self.root.clone()?,
+            _ => self.doc.clone()?,
+        };
+        let idx = self.dialog.as_ref().map(|d| d.index);
+        let link = match at {
+            LinkAt::Root(k) | LinkAt::Document(k) => doc.links.get(k),
+            LinkAt::Dialog(k) => match idx.and_then(|i| doc.dialogs.get(i)) {
+                Some(Dialog::Form(f)) => f.links.get(k),
+                _ => None,
+            },
+            LinkAt::Item(i, k) => match idx.and_then(|d| doc.dialogs.get(d)) {
+                Some(Dialog::Form(f)) => f.items.get(i).and_then(|it| it.common().links.get(k)),
+                _ => None,
+            },
+        }?;
+        Some((link.action.clone(), link.fetch.clone(), link.loc.clone()))
+    }
+
+    fn follow_link(&mut self, at: LinkAt, now: Instant) -> Step {
+        match self.link_action(at) {
+            Some((action, fetch, loc)) => self.do_action(&action, &fetch, &loc, now),
+            None => Step::Select,
+        }
+    }
+
+    fn follow_choice(&mut self, k: usize, now: Instant) -> Step {
+        let Some((doc, idx)) = self.current_dialog() else {
+            return Step::Select;
+        };
+        let Some(Dialog::Menu(m)) = doc.dialogs.get(idx) else {
+            return Step::Select;
+        };
+        let Some(c) = m.choices.get(k) else {
+            return Step::Select;
+        };
+        self.do_action(&c.action, &c.fetch, &c.loc, now)
+    }
+
+    fn do_action(
+        &mut self,
+        action: &LinkAction,
+        fetch: &crate::vxml::model::FetchAttrs,
+        loc: &crate::vxml::model::Loc,
+        now: Instant,
+    ) -> Step {
+        match action {
+            LinkAction::Goto(t) => match self.computed_target(t, loc) {
+                Ok(target) => self.navigate(target, Nav::Goto, fetch, loc, now),
+                Err(e) => Step::Throw(e),
+            },
+            LinkAction::Throw { event, message } => {
+                let name = match self.computed_string(event) {
+                    Ok(n) => n,
+                    Err(e) => return Step::Throw(e),
+                };
+                let message = match message {
+                    Some(m) => match self.computed_string(m) {
+                        Ok(s) => Some(s),
+                        Err(e) => return Step::Throw(e),
+                    },
+                    None => None,
+                };
+                Step::Throw(Event::new(name, message, Some(loc.clone())))
+            }
+        }
+    }
+}
+
+/// DTMF keys of a menu's choices: explicit `dtmf`, or 1–9 in order when the
+/// menu says `dtmf="true"` (§2.2.1).
+fn menu_keys(m: &Menu) -> Vec<Option<String>> {
+    let mut next = 1u32;
+    m.choices
+        .iter()
+        .map(|c| match &c.dtmf {
+            Some(d) => Some(d.clone()),
+            None if m.dtmf && next <= 9 => {
+                let k = next.to_string();
+                next += 1;
+                Some(k)
+            }
+            None => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrases_become_abnf() {
+        let g = phrase_abnf("Sports news!", Accept::Exact).expect("grammar text");
+        assert!(g.contains("$r = \"sports\" \"news\";"), "{g}");
+        let g = phrase_abnf("Sports news", Accept::Approximate).expect("grammar text");
+        assert!(g.contains("(\"sports\" | \"news\")<1->"), "{g}");
+        assert_eq!(phrase_abnf("  ", Accept::Exact), None);
+        let d = dtmf_abnf("1*").expect("grammar text");
+        assert!(d.contains("\"1\" \"*\""), "{d}");
+    }
+}

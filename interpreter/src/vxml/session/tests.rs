@@ -1,0 +1,780 @@
+//! Session tests: whole dialogs driven by a small fake platform that answers
+//! fetches from a map of pages, finishes prompts at once and advances a
+//! simulated clock to the session's deadlines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use super::input::ListenState;
+use super::*;
+
+const BASE: &str = "http://app.test/";
+
+struct Driver {
+    s: Session,
+    now: Instant,
+    pages: HashMap<String, String>,
+    lines: Vec<String>,
+    /// Leave plays unfinished (to test barge-in and hangup during prompts).
+    hold_plays: bool,
+    fetch_count: usize,
+    compiled: HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Driver {
+    fn new(pages: &[(&str, &str)]) -> Driver {
+        Self::with_config(pages, |_| {})
+    }
+
+    fn holding_plays(pages: &[(&str, &str)]) -> Driver {
+        Self::build(pages, true, |_| {})
+    }
+
+    fn with_config(pages: &[(&str, &str)], f: impl FnOnce(&mut SessionConfig)) -> Driver {
+        Self::build(pages, false, f)
+    }
+
+    fn build(
+        pages: &[(&str, &str)],
+        hold_plays: bool,
+        f: impl FnOnce(&mut SessionConfig),
+    ) -> Driver {
+        let now = Instant::now();
+        let first = pages.first().map(|(u, _)| *u).unwrap_or("main.vxml");
+        let mut config = SessionConfig::new(
+            Url::parse(BASE)
+                .and_then(|b| b.join(first))
+                .expect("test URL"),
+        );
+        f(&mut config);
+        let mut d = Driver {
+            s: Session::new(config, now),
+            now,
+            pages: pages
+                .iter()
+                .map(|(u, p)| (format!("{BASE}{u}"), p.to_string()))
+                .collect(),
+            lines: Vec::new(),
+            hold_plays,
+            fetch_count: 0,
+            compiled: HashMap::new(),
+        };
+        d.pump();
+        d
+    }
+
+    fn pump(&mut self) {
+        for _ in 0..10_000 {
+            let Some(out) = self.s.poll_output() else {
+                return;
+            };
+            match out {
+                Output::Fetch(req) => {
+                    self.fetch_count += 1;
+                    let mut key = req.url.to_string();
+                    if !req.params.is_empty() {
+                        let q: Vec<String> = req
+                            .params
+                            .iter()
+                            .map(|(k, v)| match v {
+                                SubmitValue::Text(t) => format!("{k}={t}"),
+                                SubmitValue::Audio { bytes, .. } => {
+                                    format!("{k}=<{} bytes>", bytes.len())
+                                }
+                            })
+                            .collect();
+                        self.lines
+                            .push(format!("fetch {} {}", req.url.path(), q.join("&")));
+                    }
+                    if let Some(p) = self.pages.get(key.as_str()) {
+                        let result = FetchResult::Ok(Fetched {
+                            url: req.url.clone(),
+                            content_type: None,
+                            bytes: Arc::from(p.as_bytes()),
+                            compiled: self.compiled.get(&key).cloned(),
+                        });
+                        self.s.handle_fetched(req.id, result, self.now);
+                    } else {
+                        key.clear();
+                        self.s.handle_fetched(
+                            req.id,
+                            FetchResult::Err {
+                                event: "error.badfetch.http.404".into(),
+                                message: format!("{} not found", req.url),
+                            },
+                            self.now,
+                        );
+                    }
+                }
+                Output::Compiled { url, compiled, .. } => {
+                    self.compiled.insert(url.to_string(), compiled);
+                }
+                Output::Play(p) => {
+                    for q in &p.prompts {
+                        let mut text = q.spoken_text();
+                        for a in q.audio_urls() {
+                            text.push_str(&format!(" [audio {}]", a.path()));
+                        }
+                        self.lines.push(format!("S: {text}"));
+                    }
+                    if !self.hold_plays {
+                        self.s.handle_play_done(p.id, self.now);
+                    }
+                }
+                Output::Listen(l) => {
+                    let modes: Vec<&str> = l
+                        .grammars
+                        .iter()
+                        .map(|g| match g.mode {
+                            GrammarMode::Dtmf => "dtmf",
+                            GrammarMode::Voice => "voice",
+                        })
+                        .collect();
+                    self.lines
+                        .push(format!("listen {} [{}]", l.item, modes.join(" ")));
+                }
+                Output::StopPlayback => self.lines.push("stop".into()),
+                Output::Record(r) => self.lines.push(format!("record {}", r.name)),
+                Output::Transfer(t) => self.lines.push(format!("transfer {:?} {}", t.kind, t.dest)),
+                Output::Send(s) => self.lines.push(format!("send {}", s.body)),
+                Output::Log { label, text, .. } => match label {
+                    Some(l) => self.lines.push(format!("log[{l}] {text}")),
+                    None => self.lines.push(format!("log {text}")),
+                },
+                Output::Event { name, .. } => self.lines.push(format!("event {name}")),
+                Output::Disconnect { values } => self.lines.push(format!("disconnect {values:?}")),
+                Output::Exit { values } => self.lines.push(format!("exit {}", exit_text(&values))),
+                Output::Error { event, message } => {
+                    self.lines.push(format!("error {event}: {message}"))
+                }
+            }
+        }
+        panic!("the session produced more than 10,000 outputs");
+    }
+
+    fn press(&mut self, digits: &str) -> &mut Self {
+        for d in digits.chars() {
+            self.s.handle_dtmf(d, self.now);
+            self.pump();
+        }
+        // Let the collector's inter-digit or terminating timer run out.
+        if let Some(t) = self.s.poll_timeout()
+            && self.s.listen.as_ref().is_some_and(ListenState::collecting)
+        {
+            self.now = t;
+            self.s.handle_timeout(self.now);
+            self.pump();
+        }
+        self
+    }
+
+    fn say(&mut self, words: &str) -> &mut Self {
+        self.s.handle_utterance(words, self.now);
+        self.pump();
+        self
+    }
+
+    fn silence(&mut self) -> &mut Self {
+        if let Some(t) = self.s.poll_timeout() {
+            self.now = t;
+            self.s.handle_timeout(self.now);
+            self.pump();
+        }
+        self
+    }
+
+    fn hangup(&mut self) -> &mut Self {
+        self.s.handle_hangup(self.now);
+        self.pump();
+        self
+    }
+
+    fn text(&self) -> String {
+        self.lines.join("\n")
+    }
+}
+
+fn exit_text(v: &ExitValue) -> String {
+    match v {
+        ExitValue::None => String::new(),
+        ExitValue::Expr(j) => j.to_string(),
+        ExitValue::Namelist(m) => serde_json::to_string(m).unwrap_or_default(),
+    }
+}
+
+fn vxml(body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">\n{body}\n</vxml>\n"
+    )
+}
+
+const YESNO: &str = r#"<grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar">
+  <rule id="r"><one-of><item>1<tag>out="yes";</tag></item><item>2<tag>out="no";</tag></item></one-of></rule>
+</grammar>"#;
+
+#[test]
+fn hello_world_block_prompts_and_exit() {
+    let d = Driver::new(&[(
+        "main.vxml",
+        &vxml(
+            r#"<form><block><prompt>Hello <value expr="'wor' + 'ld'"/>.</prompt><log label="t">done <value expr="1+1"/></log></block></form>"#,
+        ),
+    )]);
+    // Prompts queue until the session waits or ends (§4.1.8); logs are immediate.
+    assert_eq!(d.text(), "log[t] done 2\nS: Hello world.\nexit ");
+    assert!(d.s.is_finished());
+}
+
+#[test]
+fn field_with_dtmf_grammar_and_filled() {
+    let page = vxml(&format!(
+        r#"<form id="f"><field name="ans"><prompt>Press 1 for yes.</prompt>{YESNO}
+        <filled><prompt>You said <value expr="ans"/>.</prompt><exit namelist="ans"/></filled></field></form>"#
+    ));
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    assert_eq!(d.text(), "S: Press 1 for yes.\nlisten ans [dtmf]");
+    d.press("1");
+    assert_eq!(
+        d.text(),
+        "S: Press 1 for yes.\nlisten ans [dtmf]\nS: You said yes.\nexit {\"ans\":\"yes\"}"
+    );
+}
+
+#[test]
+fn noinput_and_nomatch_counts_select_handlers() {
+    let page = vxml(&format!(
+        r#"<form><field name="ans"><prompt>Main prompt.</prompt><prompt count="2">Second prompt.</prompt>{YESNO}
+        <noinput>Say something.<reprompt/></noinput>
+        <noinput count="2">Still nothing.<exit/></noinput>
+        <nomatch>No match.</nomatch>
+        </field></form>"#
+    ));
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.silence();
+    d.press("9");
+    d.silence();
+    assert_eq!(
+        d.text(),
+        "S: Main prompt.\nlisten ans [dtmf]\nevent noinput\nS: Say something.\nS: Second prompt.\nlisten ans [dtmf]\n\
+         event nomatch\nS: No match.\nlisten ans [dtmf]\nevent noinput\nS: Still nothing.\nexit "
+    );
+}
+
+#[test]
+fn default_handlers_reprompt_and_errors_exit() {
+    let page = vxml(&format!(
+        r#"<form><field name="ans"><prompt>Choose.</prompt>{YESNO}</field></form>"#
+    ));
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.press("7");
+    assert!(
+        d.text()
+            .ends_with("event nomatch\nS: Choose.\nlisten ans [dtmf]"),
+        "{}",
+        d.text()
+    );
+    let bad = vxml(r#"<form><block><value expr="nosuchvar"/></block></form>"#);
+    let d = Driver::new(&[("main.vxml", &bad)]);
+    assert!(d.text().contains("event error.semantic"), "{}", d.text());
+    assert!(
+        d.text()
+            .contains("error error.semantic: http://app.test/main.vxml:"),
+        "{}",
+        d.text()
+    );
+    assert!(d.s.is_finished());
+}
+
+#[test]
+fn catch_inheritance_from_document_and_root() {
+    let root = vxml(
+        r#"<var name="greeting" expr="'hi'"/><catch event="custom">Root caught <value expr="_event"/>.<exit/></catch>"#,
+    );
+    let leaf = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" application="root.vxml">
+      <catch event="error.badfetch">Doc caught.</catch>
+      <form><block><prompt><value expr="application.greeting"/></prompt><throw event="custom.sub" messageexpr="'m'"/></block></form></vxml>"#;
+    let d = Driver::new(&[("leaf.vxml", leaf), ("root.vxml", &root)]);
+    assert_eq!(
+        d.text(),
+        "event custom.sub\nS: hi\nS: Root caught custom.sub.\nexit "
+    );
+}
+
+#[test]
+fn application_root_variables_persist_across_leaves() {
+    let root = vxml(r#"<var name="visits" expr="0"/>"#);
+    let a = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" application="root.vxml">
+      <form><block><assign name="application.visits" expr="application.visits + 1"/><goto next="b.vxml"/></block></form></vxml>"#;
+    let b = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" application="root.vxml">
+      <form><block><prompt>Visits <value expr="visits"/>.</prompt></block></form></vxml>"#;
+    let d = Driver::new(&[("a.vxml", a), ("b.vxml", b), ("root.vxml", &root)]);
+    assert_eq!(d.text(), "S: Visits 1.\nexit ");
+    // a, root, b: the root is fetched once.
+    assert_eq!(d.fetch_count, 3);
+}
+
+#[test]
+fn filled_mode_any_and_all_with_mixed_initiative() {
+    let page = vxml(
+        r##"<form id="pizza">
+      <grammar mode="voice" root="order" version="1.0" xmlns="http://www.w3.org/2001/06/grammar">
+        <rule id="order"><item repeat="0-1"><ruleref uri="#size"/><tag>out.size=rules.size;</tag></item>
+          <item repeat="0-1"><ruleref uri="#topping"/><tag>out.topping=rules.topping;</tag></item></rule>
+        <rule id="size"><one-of><item>large</item><item>small</item></one-of></rule>
+        <rule id="topping"><one-of><item>cheese</item><item>mushroom</item></one-of></rule>
+      </grammar>
+      <initial name="start"><prompt>What pizza?</prompt></initial>
+      <field name="size"><prompt>What size?</prompt><grammar mode="voice" root="s" version="1.0" xmlns="http://www.w3.org/2001/06/grammar"><rule id="s"><one-of><item>large</item><item>small</item></one-of></rule></grammar></field>
+      <field name="topping"><prompt>What topping?</prompt><grammar mode="voice" root="t" version="1.0" xmlns="http://www.w3.org/2001/06/grammar"><rule id="t"><one-of><item>cheese</item><item>mushroom</item></one-of></rule></grammar></field>
+      <filled mode="any" namelist="size topping"><log>any <value expr="size"/></log></filled>
+      <filled mode="all"><prompt><value expr="size"/> <value expr="topping"/> pizza.</prompt></filled>
+    </form>"##,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.say("large");
+    d.say("mushroom");
+    let t = d.text();
+    assert_eq!(
+        t,
+        "S: What pizza?\nlisten start [voice]\nlog any large\nS: What topping?\nlisten topping [voice voice]\n\
+         log any large\nS: large mushroom pizza.\nexit "
+    );
+}
+
+#[test]
+fn goto_nextitem_clear_and_reprompt() {
+    let page = vxml(&format!(
+        r#"<form><var name="tries" expr="0"/>
+        <field name="a"><prompt>A.</prompt>{YESNO}<filled><if cond="tries == 0"><assign name="tries" expr="1"/><clear namelist="a"/><goto nextitem="a"/></if></filled></field>
+        <block><prompt>Done <value expr="a"/>.</prompt></block></form>"#
+    ));
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.press("1");
+    d.press("2");
+    assert_eq!(
+        d.text(),
+        "S: A.\nlisten a [dtmf]\nS: A.\nlisten a [dtmf]\nS: Done no.\nexit "
+    );
+}
+
+#[test]
+fn subdialog_params_and_return_values() {
+    let main = vxml(
+        r#"<form><subdialog name="auth" src="auth.vxml"><param name="who" expr="'bob'"/>
+        <filled><prompt>Result <value expr="auth.status"/> for <value expr="auth.user"/>.</prompt></filled></subdialog></form>"#,
+    );
+    let auth = vxml(
+        r#"<form><var name="who"/><var name="status" expr="'ok'"/><block><var name="user" expr="who"/><return namelist="status user"/></block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &main), ("auth.vxml", &auth)]);
+    assert_eq!(d.text(), "S: Result ok for bob.\nexit ");
+}
+
+#[test]
+fn goto_loop_hits_the_transition_limit() {
+    let page = vxml(
+        r##"<form id="a"><block><goto next="#b"/></block></form><form id="b"><block><goto next="#a"/></block></form>"##,
+    );
+    let d = Driver::with_config(&[("main.vxml", &page)], |c| {
+        c.limits.max_transitions_without_input = 50
+    });
+    let t = d.text();
+    assert!(
+        t.contains("error error.semantic: the application made 50 dialog transitions"),
+        "{t}"
+    );
+    assert!(d.s.is_finished());
+}
+
+#[test]
+fn hangup_during_prompt_runs_handler_then_ends() {
+    let page = vxml(&format!(
+        r#"<catch event="connection.disconnect.hangup"><log>bye</log></catch>
+        <form><field name="a"><prompt>Long prompt.</prompt>{YESNO}</field></form>"#
+    ));
+    let mut d = Driver::holding_plays(&[("main.vxml", &page)]);
+    d.hangup();
+    assert!(
+        d.text()
+            .ends_with("event connection.disconnect.hangup\nlog bye\ndisconnect []"),
+        "{}",
+        d.text()
+    );
+    assert!(d.s.is_finished());
+    assert_eq!(d.s.poll_timeout(), None);
+}
+
+#[test]
+fn menu_with_dtmf_numbering_and_enumerate() {
+    let page = vxml(
+        r##"<menu id="top" dtmf="true"><prompt>Say <enumerate/>.</prompt>
+        <choice next="#news">Sports news</choice><choice next="#weather">Weather</choice></menu>
+        <form id="news"><block>News.</block></form><form id="weather"><block>Weather.</block></form>"##,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.press("2");
+    assert_eq!(
+        d.text(),
+        "S: Say Sports news Weather.\nlisten top [voice dtmf voice dtmf]\nS: Weather.\nexit "
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.say("sports news");
+    assert!(d.text().ends_with("S: News.\nexit "), "{}", d.text());
+}
+
+#[test]
+fn links_at_document_scope() {
+    let page = vxml(&format!(
+        r##"<link next="#help"><grammar mode="voice" root="h" version="1.0" xmlns="http://www.w3.org/2001/06/grammar"><rule id="h">operator</rule></grammar></link>
+        <form><field name="a"><prompt>A.</prompt>{YESNO}</field></form><form id="help"><block>Operator.</block></form>"##
+    ));
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.say("operator");
+    assert!(d.text().ends_with("S: Operator.\nexit "), "{}", d.text());
+}
+
+#[test]
+fn script_var_if_foreach_and_data() {
+    let page = vxml(
+        r#"<script>function twice(x) { return x * 2; }</script>
+        <data name="acct" src="acct.xml"/>
+        <form><block>
+          <var name="list" expr="[1, 2, 3]"/>
+          <foreach item="n" array="list"><log><value expr="twice(n)"/></log></foreach>
+          <if cond="acct.documentElement.getAttribute('balance') == '42'"><log>balance ok</log><else/><log>bad</log></if>
+        </block></form>"#,
+    );
+    let d = Driver::new(&[
+        ("main.vxml", &page),
+        ("acct.xml", "<account balance=\"42\"/>"),
+    ]);
+    assert_eq!(d.text(), "log 2\nlog 4\nlog 6\nlog balance ok\nexit ");
+}
+
+#[test]
+fn submit_sends_namelist_and_runs_the_answer() {
+    let page = vxml(
+        r#"<form><var name="x" expr="'a b'"/><block><submit next="next.vxml" namelist="x" method="post"/></block></form>"#,
+    );
+    let next = vxml(r#"<form><block>Got it.</block></form>"#);
+    let d = Driver::new(&[("main.vxml", &page), ("next.vxml", &next)]);
+    assert_eq!(d.text(), "fetch /next.vxml x=a b\nS: Got it.\nexit ");
+}
+
+#[test]
+fn missing_page_and_bad_page_are_badfetch() {
+    let d = Driver::new(&[(
+        "main.vxml",
+        &vxml(r#"<form><block><goto next="nope.vxml"/></block></form>"#),
+    )]);
+    assert!(
+        d.text().contains("event error.badfetch.http.404"),
+        "{}",
+        d.text()
+    );
+    assert!(
+        d.text().contains("error error.badfetch.http.404"),
+        "{}",
+        d.text()
+    );
+    let d = Driver::new(&[("main.vxml", "<vxml version=\"2.1\"><form>")]);
+    assert!(
+        d.text()
+            .starts_with("event error.badfetch\nerror error.badfetch: http://app.test/main.vxml:"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn record_fills_shadow_variables() {
+    let page = vxml(
+        r#"<form><record name="msg" beep="true" maxtime="10s"><prompt>Speak.</prompt>
+        <filled><log><value expr="msg$.duration"/> <value expr="msg$.size"/></log></filled></record></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    assert!(d.text().ends_with("record msg"), "{}", d.text());
+    d.s.handle_record_result(
+        RecordResult::Recorded {
+            bytes: Arc::from(&b"RIFF0000"[..]),
+            media_type: "audio/x-wav".into(),
+            duration: Duration::from_millis(1500),
+            termchar: None,
+            maxtime: false,
+        },
+        d.now,
+    );
+    d.pump();
+    assert!(d.text().ends_with("log 1500 8\nexit "), "{}", d.text());
+}
+
+#[test]
+fn blind_transfer_throws_disconnect_transfer() {
+    let page = vxml(
+        r#"<form><transfer name="t" dest="tel:+15551234" type="blind"/><block>After.</block></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text().ends_with("transfer Blind tel:+15551234"),
+        "{}",
+        d.text()
+    );
+    d.s.handle_transfer_result(TransferResult::Transferred, d.now);
+    d.pump();
+    assert!(
+        d.text()
+            .ends_with("event connection.disconnect.transfer\ndisconnect []"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn bridge_transfer_result_fills_the_item() {
+    let page = vxml(
+        r#"<form><transfer name="t" dest="tel:+15551234" bridge="true"><filled><log><value expr="t"/></log></filled></transfer></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_transfer_result(
+        TransferResult::Completed {
+            status: "busy".into(),
+            duration: Duration::ZERO,
+        },
+        d.now,
+    );
+    d.pump();
+    assert!(d.text().ends_with("log busy\nexit "), "{}", d.text());
+}
+
+#[test]
+fn gvp_send_and_receive() {
+    let page = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">
+      <form><var name="Action" expr="'GetData'"/><block>
+        <gvp:send async="true" namelist="Action"/>
+        <gvp:receive maxtime="5s"/>
+        <log><value expr="application.lastmessage$.content"/></log>
+      </block></form></vxml>"#;
+    let mut d = Driver::new(&[("main.vxml", page)]);
+    assert!(d.text().ends_with("send Action=GetData"), "{}", d.text());
+    d.s.handle_external_message(
+        ExternalMessage {
+            sourcetype: "cti".into(),
+            contenttype: "application/x-www-form-urlencoded".into(),
+            content: "Result=SUCCESS".into(),
+        },
+        d.now,
+    );
+    d.pump();
+    assert!(
+        d.text().ends_with("log Result=SUCCESS\nexit "),
+        "{}",
+        d.text()
+    );
+    let mut d = Driver::new(&[("main.vxml", page)]);
+    d.silence();
+    assert!(d.text().contains("event receive.timeout"), "{}", d.text());
+}
+
+#[test]
+fn barge_in_stops_playback() {
+    let page = vxml(&format!(
+        r#"<form><field name="a"><prompt>A long prompt.</prompt>{YESNO}</field></form>"#
+    ));
+    let mut d2 = Driver::holding_plays(&[("main.vxml", &page)]);
+    d2.press("1");
+    assert!(d2.text().contains("stop"), "{}", d2.text());
+}
+
+#[test]
+fn object_is_unsupported_and_exit_expr() {
+    let page = vxml(
+        r#"<catch event="error.unsupported.objectname"><exit expr="'obj ' + _event"/></catch><form><object name="o" classid="x-foo"/></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text()
+            .ends_with("exit \"obj error.unsupported.objectname\""),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn universals_help_when_enabled() {
+    let page = vxml(&format!(
+        r#"<property name="universals" value="all"/><form><field name="a"><prompt>A.</prompt>{YESNO}<help>Press 1 or 2.</help></field></form>"#
+    ));
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.say("help");
+    assert!(
+        d.text().contains("event help\nS: Press 1 or 2.\nlisten a"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn builtin_type_digits() {
+    let page = vxml(
+        r#"<form><field name="pin" type="digits?length=4"><prompt>PIN?</prompt><filled><log><value expr="pin"/></log></filled></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.press("1234");
+    assert!(d.text().contains("log 1234"), "{}", d.text());
+}
+
+#[test]
+fn disconnect_namelist_after_hangup_handler() {
+    let page = vxml(
+        r#"<form><var name="r" expr="7"/><block>Bye.<disconnect namelist="r"/></block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert_eq!(
+        d.text(),
+        "S: Bye.\nevent connection.disconnect.hangup\ndisconnect [(\"r\", Number(7))]"
+    );
+}
+
+#[test]
+fn external_grammar_and_script_are_prefetched() {
+    let page = vxml(
+        r#"<script src="lib.js"/>
+        <form><field name="c"><grammar src="colors.grxml" type="application/srgs+xml"/>
+        <prompt>Color?</prompt><filled><log><value expr="shout(c)"/></log></filled></field></form>"#,
+    );
+    let colors = r#"<?xml version="1.0"?><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" mode="voice" xml:lang="en-US" root="c"><rule id="c"><one-of><item>red</item><item>blue</item></one-of></rule></grammar>"#;
+    let mut d = Driver::new(&[
+        ("main.vxml", &page),
+        ("colors.grxml", colors),
+        (
+            "lib.js",
+            "function shout(s) { return s.toUpperCase() + '!'; }",
+        ),
+    ]);
+    d.say("blue");
+    assert!(d.text().ends_with("log BLUE!\nexit "), "{}", d.text());
+    assert_eq!(d.fetch_count, 3);
+}
+
+#[test]
+fn missing_grammar_file_is_badfetch() {
+    let page = vxml(
+        r#"<form><field name="c"><grammar src="nope.grxml"/><prompt>Color?</prompt></field></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text().contains("error error.badfetch.http.404"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn properties_shape_the_listen() {
+    let page = vxml(&format!(
+        r#"<property name="timeout" value="3s"/><property name="com.genesyslab.custom" value="x"/>
+        <form><property name="termchar" value="*"/><field name="a"><property name="interdigittimeout" value="2s"/>
+        <prompt timeout="9s">A.</prompt>{YESNO}</field></form>"#
+    ));
+    let mut s = Session::new(
+        SessionConfig::new(Url::parse("http://app.test/main.vxml").expect("URL")),
+        Instant::now(),
+    );
+    let now = Instant::now();
+    let mut listen = None;
+    while let Some(out) = s.poll_output() {
+        match out {
+            Output::Fetch(r) => s.handle_fetched(
+                r.id,
+                FetchResult::Ok(Fetched {
+                    url: r.url.clone(),
+                    content_type: None,
+                    bytes: Arc::from(page.as_bytes()),
+                    compiled: None,
+                }),
+                now,
+            ),
+            Output::Listen(l) => listen = Some(l),
+            _ => {}
+        }
+    }
+    let l = listen.expect("the field listens");
+    assert_eq!(l.timeout, Duration::from_secs(9));
+    assert_eq!(l.termchar, Some('*'));
+    assert_eq!(l.interdigittimeout, Duration::from_secs(2));
+    assert_eq!(l.grammars.len(), 1);
+    assert_eq!(l.grammars[0].mode, GrammarMode::Dtmf);
+    // Without play completion the noinput timer has not started.
+    assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn throw_message_and_cancel_default() {
+    let page = vxml(
+        r#"<catch event="app.fail"><log><value expr="_event + ':' + _message"/></log></catch>
+        <form><block><throw event="app.fail" message="boom"/></block><block>Next.</block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert_eq!(
+        d.text(),
+        "event app.fail\nlog app.fail:boom\nS: Next.\nexit "
+    );
+}
+
+#[test]
+fn event_rethrown_by_its_own_handler_is_bounded() {
+    let page = vxml(
+        r#"<catch event="loop"><throw event="loop"/></catch><form><block><throw event="loop"/></block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text()
+            .contains("error error.semantic: the event loop was thrown 21 times"),
+        "{}",
+        d.text()
+    );
+    assert!(d.s.is_finished());
+}
+
+#[test]
+fn queued_external_messages_serve_receive() {
+    let page = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">
+      <property name="com.genesyslab.externalevents.queue" value="true"/>
+      <form><field name="a"><grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">1</rule></grammar>
+      <prompt>A.</prompt><filled><gvp:receive/><log><value expr="application.lastmessage$.content"/></log></filled></field></form></vxml>"#;
+    let mut d = Driver::new(&[("main.vxml", page)]);
+    d.s.handle_external_message(
+        ExternalMessage {
+            sourcetype: "cti".into(),
+            contenttype: "text/plain".into(),
+            content: "queued".into(),
+        },
+        d.now,
+    );
+    d.pump();
+    d.press("1");
+    assert!(d.text().ends_with("log queued\nexit "), "{}", d.text());
+}
+
+#[test]
+fn record_noinput_and_hangup_while_recording() {
+    let page = vxml(r#"<form><record name="m"><prompt>Speak.</prompt></record></form>"#);
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_record_result(RecordResult::NoInput, d.now);
+    d.pump();
+    assert!(
+        d.text().ends_with("event noinput\nS: Speak.\nrecord m"),
+        "{}",
+        d.text()
+    );
+    d.hangup();
+    assert!(
+        d.text()
+            .ends_with("event connection.disconnect.hangup\ndisconnect []"),
+        "{}",
+        d.text()
+    );
+}
