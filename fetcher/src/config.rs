@@ -133,29 +133,28 @@ impl ContentTypes {
             ResourceKind::Audio => &self.audio,
             ResourceKind::Data => &self.data,
         };
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        list.iter().any(|p| mime_matches(p, &essence))
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        list.iter().any(|p| mime_matches(p, essence))
     }
 }
 
-/// Matches one pattern against a lower-case `type/subtype`.
+/// Matches one pattern against a `type/subtype`, ignoring ASCII case and
+/// without allocating (this runs on every cache hit).
 fn mime_matches(pattern: &str, essence: &str) -> bool {
-    let pattern = pattern.trim().to_ascii_lowercase();
-    let Some((ptype, psub)) = pattern.split_once('/') else {
+    let Some((ptype, psub)) = pattern.trim().split_once('/') else {
         return false;
     };
     let Some((ctype, csub)) = essence.split_once('/') else {
         return false;
     };
-    let type_ok = ptype == "*" || ptype == ctype;
+    let type_ok = ptype == "*" || ptype.eq_ignore_ascii_case(ctype);
     let sub_ok = match psub.strip_prefix("*+") {
-        Some(suffix) => csub.ends_with(&format!("+{suffix}")),
-        None => psub == "*" || psub == csub,
+        Some(suffix) => csub
+            .len()
+            .checked_sub(suffix.len() + 1)
+            .and_then(|at| csub.get(at..))
+            .is_some_and(|tail| tail.starts_with('+') && tail[1..].eq_ignore_ascii_case(suffix)),
+        None => psub == "*" || psub.eq_ignore_ascii_case(csub),
     };
     type_ok && sub_ok
 }
@@ -178,6 +177,9 @@ mod tests {
         assert!(ct.accepts(ResourceKind::Grammar, "application/srgs+xml"));
         assert!(ct.accepts(ResourceKind::Grammar, "application/srgs"));
         assert!(!ct.accepts(ResourceKind::Script, "application/json"));
+        assert!(ct.accepts(ResourceKind::Data, "Application/Atom+XML"));
+        assert!(!ct.accepts(ResourceKind::Data, "application/xml-dtd"));
+        assert!(!ct.accepts(ResourceKind::Data, "application/+xm"));
     }
 
     #[test]

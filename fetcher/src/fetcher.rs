@@ -43,10 +43,16 @@ use crate::{
 /// responses are shared by all callers.
 const ACCEPT: &str = "*/*";
 
+/// Stand-in deadline for a `fetchtimeout` too large to add to the clock.
+const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The fetching module: one per process, cheap to clone, shared by every session.
 ///
 /// Requires a tokio runtime with time enabled for [`Fetcher::fetch`] and
-/// [`Fetcher::prefetch`].
+/// [`Fetcher::prefetch`]. Upstream requests run as tasks of the runtime of the
+/// caller that started them, and pooled connections belong to the runtime that
+/// opened them: share one fetcher between runtimes only if they live as long
+/// as it does.
 #[derive(Clone)]
 pub struct Fetcher {
     inner: Arc<Inner>,
@@ -71,13 +77,16 @@ struct Hop {
 
 type HopResult = Result<Arc<Hop>, FetchError>;
 
+/// An upstream exchange every coalesced caller awaits.
+type SharedHop = Shared<BoxFuture<'static, HopResult>>;
+
 /// Requests are coalesced per URL and per `Cookie` sent: callers whose
 /// cookies differ may get different answers.
 type InflightKey = (String, Option<HeaderValue>);
 
 struct Inflight {
     id: u64,
-    result: Shared<BoxFuture<'static, HopResult>>,
+    result: SharedHop,
 }
 
 #[derive(Default)]
@@ -180,7 +189,11 @@ impl Fetcher {
         );
         bump(&self.inner.counters.requests);
         let timeout = req.timeout;
-        let result = match tokio::time::timeout(timeout, self.fetch_untimed(&req))
+        // A document may ask for an absurd fetchtimeout; it must not overflow.
+        let deadline = started
+            .checked_add(timeout)
+            .unwrap_or_else(|| started + FAR_FUTURE);
+        let result = match tokio::time::timeout(timeout, self.fetch_untimed(&req, deadline))
             .instrument(span.clone())
             .await
         {
@@ -223,7 +236,8 @@ impl Fetcher {
                 let key = cache_key(&req.url);
                 match self.lookup(key, &req.url, req.session.as_ref(), directives(req)) {
                     Lookup::Use(entry, outcome) if !is_redirect(entry.status) => {
-                        let resp = response(&entry, outcome);
+                        let mut resp = response(&entry, outcome);
+                        resp.url.set_fragment(req.url.fragment());
                         self.check_content_type(req, &resp).ok()?;
                         bump(&self.inner.counters.requests);
                         bump(if outcome == CacheOutcome::Hit {
@@ -245,15 +259,15 @@ impl Fetcher {
     /// [`FetchResponse::compiled`]. Ignored for responses that are not cached.
     pub fn store_compiled(&self, resp: &FetchResponse, compiled: Arc<dyn Any + Send + Sync>) {
         if let Some(entry) = &resp.entry {
-            *entry.compiled_slot() = Some(compiled);
+            entry.set_compiled(compiled);
         }
     }
 
     /// Fetches and returns the compiled form, compiling at most once per cached
     /// entity: concurrent callers of the same entity wait for the first
-    /// compilation instead of repeating it. `compile` must not call back into
-    /// [`Fetcher::store_compiled`] for the same response. A compile error is
-    /// returned to the caller and not stored.
+    /// compilation instead of repeating it (callers that only `fetch` are not
+    /// held up). A compile error is returned to the caller and not stored, so
+    /// the next caller tries again.
     pub async fn fetch_compiled<T, E>(
         &self,
         req: FetchRequest,
@@ -270,25 +284,19 @@ impl Fetcher {
             let compiled = compile(&resp).map(Arc::new);
             return Ok((resp, compiled));
         };
-        let mut slot = entry.compiled_slot();
-        if let Some(done) = slot.clone().and_then(|c| c.downcast::<T>().ok()) {
-            drop(slot);
+        let guard = entry.compile_guard();
+        if let Some(done) = entry.compiled().and_then(|c| c.downcast::<T>().ok()) {
+            drop(guard);
             resp.compiled = Some(done.clone());
             return Ok((resp, Ok(done)));
         }
-        match compile(&resp) {
-            Ok(value) => {
-                let value = Arc::new(value);
-                *slot = Some(value.clone());
-                drop(slot);
-                resp.compiled = Some(value.clone());
-                Ok((resp, Ok(value)))
-            }
-            Err(e) => {
-                drop(slot);
-                Ok((resp, Err(e)))
-            }
+        let compiled = compile(&resp).map(Arc::new);
+        if let Ok(value) = &compiled {
+            entry.set_compiled(value.clone());
+            resp.compiled = Some(value.clone());
         }
+        drop(guard);
+        Ok((resp, compiled))
     }
 
     /// Starts background fetches (`fetchhint="prefetch"`): at most
@@ -336,9 +344,13 @@ impl Fetcher {
         }
     }
 
-    async fn fetch_untimed(&self, req: &FetchRequest) -> Result<FetchResponse, FetchError> {
+    async fn fetch_untimed(
+        &self,
+        req: &FetchRequest,
+        deadline: Instant,
+    ) -> Result<FetchResponse, FetchError> {
         let resp = match req.url.scheme() {
-            "http" | "https" => self.fetch_http(req).await?,
+            "http" | "https" => self.fetch_http(req, deadline).await?,
             "file" => return self.fetch_file(req).await,
             "data" => self.fetch_data(req)?,
             _ => {
@@ -460,7 +472,11 @@ impl Fetcher {
         Ok(resp)
     }
 
-    async fn fetch_http(&self, req: &FetchRequest) -> Result<FetchResponse, FetchError> {
+    async fn fetch_http(
+        &self,
+        req: &FetchRequest,
+        deadline: Instant,
+    ) -> Result<FetchResponse, FetchError> {
         let mut url = match req.method {
             Method::Get => form::with_query(&req.url, &req.params)?,
             Method::Post => req.url.clone(),
@@ -471,7 +487,7 @@ impl Fetcher {
         let mut coalesced = false;
         for _ in 0..=self.inner.config.max_redirects {
             let (entry, outcome) = if method == Method::Get && is_cacheable(req) {
-                self.cached_or_upstream(req, &url).await?
+                self.cached_or_upstream(req, &url, deadline).await?
             } else {
                 (
                     self.upstream_uncached(req, &url, method).await?,
@@ -488,6 +504,12 @@ impl Fetcher {
                     url: url_string(&url),
                     reason: format!("bad Location {location:?}: {e}"),
                 })?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(FetchError::Redirect {
+                        url: url_string(&url),
+                        reason: format!("redirect to a {} URL refused", next.scheme()),
+                    });
+                }
                 // RFC 9110 §15.4: 303 always, and 301/302 in practice, turn a POST into a GET.
                 if matches!(entry.status, 301..=303) {
                     method = Method::Get;
@@ -520,11 +542,14 @@ impl Fetcher {
     }
 
     /// The cache's answer for one GET hop, going upstream (or joining whoever
-    /// already did) when it has none.
+    /// already did) when it has none. `deadline` is the caller's
+    /// `fetchtimeout`: a joined request that timed out for a caller with less
+    /// patience is retried while this caller still has time.
     async fn cached_or_upstream(
         &self,
         req: &FetchRequest,
         url: &Url,
+        deadline: Instant,
     ) -> Result<(Arc<Entry>, CacheOutcome), FetchError> {
         let key = cache_key(url);
         let jar = req.session.as_ref();
@@ -533,64 +558,88 @@ impl Fetcher {
             return Ok((entry, outcome));
         }
         let cookie = jar.and_then(|j| j.0.cookies(url));
-        let inflight_key: InflightKey = (key.to_owned(), cookie.clone());
-        let (result, leader) = {
-            let mut inflight = self
-                .inner
-                .inflight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match inflight.get(&inflight_key) {
-                Some(running) => (running.result.clone(), false),
-                None => {
-                    // Checked again under the lock: a request that just finished
-                    // stored its answer before leaving the in-flight map.
-                    let conditional = match self.lookup(key, url, jar, wanted) {
-                        Lookup::Use(entry, outcome) => return Ok((entry, outcome)),
-                        Lookup::Revalidate(entry) => Some(entry),
-                        Lookup::Miss => None,
-                    };
-                    let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-                    let task = tokio::spawn(self.clone().upstream_get(
-                        url.clone(),
-                        inflight_key.clone(),
-                        id,
-                        conditional,
-                        req.timeout,
-                    ));
-                    let result = async move {
-                        task.await.unwrap_or_else(|e| {
-                            Err(FetchError::Protocol {
-                                url: String::new(),
-                                reason: format!("fetch task failed: {e}"),
-                            })
-                        })
-                    }
-                    .boxed()
-                    .shared();
-                    inflight.insert(
-                        inflight_key,
-                        Inflight {
-                            id,
-                            result: result.clone(),
-                        },
-                    );
-                    (result, true)
-                }
+        let inflight_key: InflightKey = (key.to_owned(), cookie);
+        loop {
+            let (result, leader) =
+                match self.join_or_start(&inflight_key, url, jar, wanted, deadline) {
+                    Ok(joined) => joined,
+                    Err(cached) => return Ok(cached),
+                };
+            let hop = match result.await {
+                Err(FetchError::Timeout { .. }) if !leader && Instant::now() < deadline => continue,
+                other => other?,
+            };
+            if let Some(jar) = jar
+                && !hop.set_cookies.is_empty()
+            {
+                jar.0.set_cookies(&mut hop.set_cookies.iter(), url);
             }
-        };
-        let hop = result.await?;
-        if let Some(jar) = jar
-            && !hop.set_cookies.is_empty()
-        {
-            jar.0.set_cookies(&mut hop.set_cookies.iter(), url);
+            let outcome = if leader {
+                hop.outcome
+            } else {
+                CacheOutcome::Coalesced
+            };
+            return Ok((hop.entry.clone(), outcome));
         }
-        let outcome = if leader {
-            hop.outcome
-        } else {
-            CacheOutcome::Coalesced
+    }
+
+    /// Joins the in-flight request for `inflight_key` or starts one; `Err`
+    /// carries a cached answer that appeared meanwhile.
+    fn join_or_start(
+        &self,
+        inflight_key: &InflightKey,
+        url: &Url,
+        jar: Option<&SessionJar>,
+        wanted: RequestDirectives,
+        deadline: Instant,
+    ) -> Result<(SharedHop, bool), (Arc<Entry>, CacheOutcome)> {
+        let mut inflight = self
+            .inner
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(running) = inflight.get(inflight_key) {
+            return Ok((running.result.clone(), false));
+        }
+        // Checked again under the lock: a request that just finished stored
+        // its answer before leaving the in-flight map.
+        let conditional = match self.lookup(&inflight_key.0, url, jar, wanted) {
+            Lookup::Use(entry, outcome) => return Err((entry, outcome)),
+            Lookup::Revalidate(entry) => Some(entry),
+            Lookup::Miss => None,
         };
-        Ok((hop.entry.clone(), outcome))
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        // The upstream request outlives an impatient first caller (up to the
+        // default fetchtimeout) so that the callers joining it are served.
+        let budget = deadline
+            .saturating_duration_since(Instant::now())
+            .max(self.inner.config.default_timeout());
+        let task = tokio::spawn(self.clone().upstream_get(
+            url.clone(),
+            inflight_key.clone(),
+            id,
+            conditional,
+            budget,
+        ));
+        let task_url = url_string(url);
+        let result = async move {
+            task.await.unwrap_or_else(|e| {
+                Err(FetchError::Protocol {
+                    url: task_url,
+                    reason: format!("fetch task failed: {e}"),
+                })
+            })
+        }
+        .boxed()
+        .shared();
+        inflight.insert(
+            inflight_key.clone(),
+            Inflight {
+                id,
+                result: result.clone(),
+            },
+        );
+        Ok((result, true))
     }
 
     fn lookup(
@@ -879,44 +928,59 @@ async fn read_body(
 }
 
 /// Sorts a reqwest error into the fetch failures a document can tell apart.
+/// The reason is the error's cause chain; reqwest's own top line only
+/// repeats the URL.
 fn classify(url: &Url, e: &reqwest::Error) -> FetchError {
-    let mut reason = e.to_string();
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
+        causes.push(s.to_string());
         source = s.source();
     }
+    let reason = if causes.is_empty() {
+        e.to_string()
+    } else {
+        causes.join(": ")
+    };
     let lower = reason.to_ascii_lowercase();
-    let url_text = url_string(url);
+    let url = url_string(url);
     if lower.contains("dns error") || lower.contains("failed to lookup address") {
-        FetchError::Dns {
-            url: url_text,
-            reason,
-        }
-    } else if url.scheme() == "https"
-        && ["certificate", "tls", "handshake", "alert"]
-            .iter()
-            .any(|w| lower.contains(w))
-    {
-        FetchError::Tls {
-            url: url_text,
-            reason,
-        }
+        FetchError::Dns { url, reason }
+    } else if has_tls_cause(e) {
+        FetchError::Tls { url, reason }
     } else if e.is_connect() {
-        FetchError::Connect {
-            url: url_text,
-            reason,
-        }
+        FetchError::Connect { url, reason }
     } else if e.is_timeout() {
         FetchError::Timeout {
-            url: url_text,
+            url,
             after: Duration::ZERO,
         }
     } else {
-        FetchError::Protocol {
-            url: url_text,
-            reason,
+        FetchError::Protocol { url, reason }
+    }
+}
+
+/// Whether a rustls error is somewhere in the chain; tokio-rustls hides it
+/// inside an `io::Error`, whose `source` skips it, so those are opened too.
+fn has_tls_cause(e: &reqwest::Error) -> bool {
+    fn is_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => is_tls(inner),
+            None => false,
         }
     }
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if is_tls(c) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }

@@ -47,6 +47,21 @@
 //! `Vary` is honoured for `Cookie`, `User-Agent` and `Accept` (the only request
 //! headers that are sent).
 //!
+//! # Cookies
+//!
+//! Each session passes its [`SessionJar`]. Requests are coalesced only between
+//! callers that send the same `Cookie`, and every caller whose request reached
+//! the origin (directly or by joining) gets the response's `Set-Cookie` in its
+//! own jar. Responses served from the cache set no cookies, as in a browser.
+//!
+//! # VoiceXML properties
+//!
+//! The interpreter resolves the per-kind properties (`documentmaxage`,
+//! `grammarmaxstale`, `fetchtimeout`, ...) and the element's attributes into the
+//! effective [`FetchRequest::maxage`], [`FetchRequest::maxstale`] and
+//! [`FetchRequest::timeout`]; `fetchhint="prefetch"` resources go to
+//! [`Fetcher::prefetch`] when their page loads.
+//!
 //! # Events
 //!
 //! VoiceXML 2.0 §5.2.6 asks for `error.badfetch.<protocol>.<response code>`;

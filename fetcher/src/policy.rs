@@ -179,12 +179,21 @@ impl ResponseMeta {
             .unwrap_or_default();
         let last_modified = header_str(headers, &header::LAST_MODIFIED)
             .and_then(|d| httpdate::parse_http_date(d).ok());
-        let cache_control = CacheControl::parse(
+        let mut cache_control = CacheControl::parse(
             headers
                 .get_all(header::CACHE_CONTROL)
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
         );
+        // RFC 9111 §5.4: old application servers still send only `Pragma: no-cache`.
+        if !headers.contains_key(header::CACHE_CONTROL)
+            && headers
+                .get_all(header::PRAGMA)
+                .iter()
+                .any(|v| v.as_bytes().eq_ignore_ascii_case(b"no-cache"))
+        {
+            cache_control.no_cache = true;
+        }
         Self {
             status,
             date,
@@ -565,6 +574,20 @@ mod tests {
                 NONE,
                 0,
                 Reuse::Revalidate,
+            ),
+            (
+                "pragma no-cache alone",
+                vec![("pragma", "no-cache"), ("expires", &later), ("date", &d0)],
+                NONE,
+                1,
+                Reuse::Revalidate,
+            ),
+            (
+                "cache-control beats pragma",
+                vec![("pragma", "no-cache"), ("cache-control", "max-age=60")],
+                NONE,
+                1,
+                Reuse::Fresh,
             ),
         ];
         for (name, hdrs, req, at, expected) in cases {

@@ -121,7 +121,7 @@ impl FetchResponse {
 }
 
 /// Counters the platform exports; totals since the fetcher was created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FetchStats {
     /// Fetch calls made (prefetches included).
     pub requests: u64,

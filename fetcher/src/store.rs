@@ -7,7 +7,7 @@
 //! revalidated unchanged resource is never compiled again.
 
 use std::any::Any;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -50,7 +50,10 @@ pub(crate) struct Entry {
     pub summary: HeaderSummary,
     /// Validator of a `file:` entry.
     pub file: Option<FileValidator>,
-    compiled: Mutex<Option<Compiled>>,
+    /// Read on every hit, so a read-write lock: readers never wait for each other.
+    compiled: RwLock<Option<Compiled>>,
+    /// Held while a compile-once caller compiles, so others wait for its result.
+    compiling: Mutex<()>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -112,7 +115,8 @@ impl Entry {
             body: parts.body,
             summary,
             file: parts.file,
-            compiled: Mutex::new(parts.compiled),
+            compiled: RwLock::new(parts.compiled),
+            compiling: Mutex::new(()),
         }
     }
 
@@ -150,14 +154,25 @@ impl Entry {
     /// The compiled form stored for this entity.
     pub fn compiled(&self) -> Option<Compiled> {
         self.compiled
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    /// Locks the compiled slot (to compile at most once per entity).
-    pub fn compiled_slot(&self) -> std::sync::MutexGuard<'_, Option<Compiled>> {
-        self.compiled.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Stores the compiled form of this entity.
+    pub fn set_compiled(&self, compiled: Compiled) {
+        *self
+            .compiled
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(compiled);
+    }
+
+    /// Serialises compile-once callers of this entity; plain readers of the
+    /// compiled form are not blocked by it.
+    pub fn compile_guard(&self) -> MutexGuard<'_, ()> {
+        self.compiling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn weight(&self) -> u64 {
@@ -306,7 +321,7 @@ mod tests {
     #[test]
     fn refresh_keeps_body_and_compiled() {
         let e = entry("http://a/", b"body", Vec::new());
-        *e.compiled_slot() = Some(Arc::new(7u32));
+        e.set_compiled(Arc::new(7u32));
         let mut nm = HeaderMap::new();
         nm.insert(
             header::CACHE_CONTROL,
