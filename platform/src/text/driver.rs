@@ -766,22 +766,22 @@ fn json_object(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
 
 /// `session.connection.*` for a text-mode call: a SIP call from `ani` to `dnis`.
 fn session_info(call: &CallInfo) -> SessionInfo {
-    let as_uri = |s: &String| {
-        if s.contains(':') {
-            s.clone()
-        } else {
-            format!("tel:{s}")
-        }
+    let as_uri = |s: &Option<String>| match s {
+        Some(s) if s.contains(':') => s.clone(),
+        Some(s) => format!("tel:{s}"),
+        None => String::new(),
     };
     let mut info = SessionInfo {
-        remote_uri: call.ani.as_ref().map(as_uri),
-        local_uri: call.dnis.as_ref().map(as_uri),
-        originator: Some("remote".into()),
-        protocol_name: Some("sip".into()),
-        protocol_version: Some("2.0".into()),
+        remote_uri: as_uri(&call.ani),
+        local_uri: as_uri(&call.dnis),
+        protocol_name: "sip".into(),
+        protocol_version: "2.0".into(),
         ..SessionInfo::default()
     };
     for (name, value) in &call.sip_headers {
+        if name.eq_ignore_ascii_case("X-Genesys-CallUUID") {
+            info.uuid = Some(value.clone());
+        }
         info.sip_headers
             .entry(name.clone())
             .or_default()
@@ -863,9 +863,10 @@ mod tests {
             dnis: Some("sip:bank@vxp.example".into()),
             sip_headers: vec![("X-Genesys-CallUUID".into(), "abc".into())],
         });
-        assert_eq!(info.remote_uri.as_deref(), Some("tel:5551234"));
-        assert_eq!(info.local_uri.as_deref(), Some("sip:bank@vxp.example"));
-        assert_eq!(info.protocol_name.as_deref(), Some("sip"));
+        assert_eq!(info.remote_uri, "tel:5551234");
+        assert_eq!(info.local_uri, "sip:bank@vxp.example");
+        assert_eq!(info.protocol_name, "sip");
+        assert_eq!(info.uuid.as_deref(), Some("abc"));
         assert_eq!(
             info.sip_headers.get("X-Genesys-CallUUID"),
             Some(&vec!["abc".to_owned()])
