@@ -856,6 +856,113 @@ mod tests {
         assert!(url.as_str().ends_with("/hello.vxml"));
     }
 
+    /// A page as a `data:` URL, so the test needs no files.
+    fn page(vxml: &str) -> Url {
+        let mut url = String::from("data:application/voicexml+xml,");
+        for b in vxml.bytes() {
+            if b.is_ascii_alphanumeric() {
+                url.push(char::from(b));
+            } else {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        }
+        Url::parse(&url).expect("percent-encoded data URL")
+    }
+
+    fn run(vxml: &str, inputs: Vec<Input>) -> Transcript {
+        run_scripted(DriverConfig::new(page(vxml)), inputs).expect("driver starts")
+    }
+
+    const DIGIT_FIELD: &str = r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+      <form><field name="n">
+        <prompt>Press one or two.</prompt>
+        <grammar mode="dtmf" root="d" version="1.0"><rule id="d"><one-of><item>1</item><item>2</item></one-of></rule></grammar>
+        <noinput>Nothing?<reprompt/></noinput>
+        <filled><exit namelist="n"/></filled>
+      </field></form></vxml>"#;
+
+    #[test]
+    fn dtmf_input_fills_the_field() {
+        let t = run(DIGIT_FIELD, vec![Input::Dtmf("2".into())]);
+        assert!(t.ended_with_exit(), "{t}");
+        assert_eq!(t.exit_values(), Some(&serde_json::json!({"n": "2"})), "{t}");
+    }
+
+    #[test]
+    fn silence_jumps_to_the_timeout_and_running_out_of_inputs_hangs_up() {
+        let t = run(DIGIT_FIELD, vec![Input::NoInput]);
+        assert_eq!(t.events().first(), Some(&"noinput"), "{t}");
+        assert_eq!(
+            t.prompts(),
+            ["Press one or two.", "Nothing?", "Press one or two."],
+            "{t}"
+        );
+        assert!(
+            t.entries().iter().any(|e| matches!(
+                e,
+                TranscriptEntry::Input {
+                    input: Input::Hangup,
+                    automatic: true
+                }
+            )),
+            "{t}"
+        );
+        assert_eq!(t.ending(), Ending::Hangup, "{t}");
+    }
+
+    #[test]
+    fn transfer_without_a_scripted_outcome_is_answered_then_ended() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+              <form><transfer name="t" type="bridge" dest="tel:+15550100">
+                <filled><exit namelist="t"/></filled>
+              </transfer></form></vxml>"#,
+            vec![],
+        );
+        assert_eq!(
+            t.exit_values(),
+            Some(&serde_json::json!({"t": "far_end_disconnect"})),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn words_said_during_record_are_the_recording() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+              <form><record name="r" maxtime="10s">
+                <filled><log><value expr="r$.duration"/></log><exit/></filled>
+              </record></form></vxml>"#,
+            vec![Input::Say("one two three".into())],
+        );
+        assert!(
+            t.entries().iter().any(|e| matches!(
+                e,
+                TranscriptEntry::Recorded {
+                    duration_ms: 1200,
+                    ..
+                }
+            )),
+            "{t}"
+        );
+        assert_eq!(t.logs(), ["1200"], "{t}");
+    }
+
+    #[test]
+    fn a_message_answers_gvp_receive() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml"
+                   xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">
+              <form><block>
+                <gvp:receive maxtime="5s"/>
+                <log><value expr="application.lastmessage$.content"/></log>
+              </block></form></vxml>"#,
+            vec![Input::Message("a=1".into())],
+        );
+        assert_eq!(t.logs(), ["a=1"], "{t}");
+        assert!(t.ended_with_exit(), "{t}");
+    }
+
     #[test]
     fn session_info_describes_a_sip_call() {
         let info = session_info(&CallInfo {
