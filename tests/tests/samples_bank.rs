@@ -31,7 +31,13 @@ fn wrong_pin_then_right_pin_then_no_transactions() {
 
 #[test]
 fn pin_retries_exhausted_disconnects() {
-    let t = bank().press("12345").press("1111").press("2222").run();
+    // bank.vxml gives the subdialog three attempts (<param name="maxAttempts">).
+    let t = bank()
+        .press("12345")
+        .press("1111")
+        .press("2222")
+        .press("3333")
+        .run();
     assert!(t.ended_with_disconnect(), "{t}");
     assert_snapshot!(t);
 }
