@@ -61,11 +61,7 @@ fn drain(
                 }),
                 now,
             ),
-            Output::Compiled { compiled: c, .. } => {
-                if compiled.is_none() {
-                    *compiled = Some(c);
-                }
-            }
+            Output::Compiled { compiled: c, .. } if compiled.is_none() => *compiled = Some(c),
             Output::Play(p) => s.handle_play_done(p.id, now),
             Output::Listen(_) => listened = true,
             _ => {}

@@ -16,7 +16,7 @@ use super::srgs_xml::{check_rule_name, parse_prob, parse_repeat, parse_weight, r
 use super::{GrammarError, Mode};
 
 /// Deepest nesting of `( )` and `[ ]` accepted.
-const MAX_NESTING: u32 = 256;
+const MAX_NESTING: u32 = 64;
 
 /// Characters that end a bare token (SRGS §4: reserved in ABNF).
 const RESERVED: &[char] = &[
@@ -263,9 +263,9 @@ impl<'a> Parser<'a> {
             if trimmed.starts_with("//") {
                 let end = trimmed.find('\n').unwrap_or(trimmed.len());
                 self.at += end;
-            } else if trimmed.starts_with("/*") {
+            } else if let Some(body) = trimmed.strip_prefix("/*") {
                 let start = self.at;
-                let end = trimmed[2..]
+                let end = body
                     .find("*/")
                     .ok_or_else(|| self.err_at(start, "a comment is never closed"))?;
                 self.at += end + 4;
@@ -430,10 +430,10 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        if items.len() == 1 {
-            if let Some(&(e, _, false)) = items.first() {
-                return Ok(e);
-            }
+        if items.len() == 1
+            && let Some(&(e, _, false)) = items.first()
+        {
+            return Ok(e);
         }
         let items = items.into_iter().map(|(e, w, _)| (e, w)).collect();
         Ok(self

@@ -174,10 +174,8 @@ fn left_corner(c: &Compiled, id: ExprId, out: &mut Vec<RuleId>) {
                 }
             }
             Expr::Alt(alt) => stack.extend(alt.items.iter().map(|&(x, _)| x)),
-            Expr::Repeat { child, max, .. } => {
-                if *max != Some(0) {
-                    stack.push(*child);
-                }
+            Expr::Repeat { child, max, .. } if *max != Some(0) => {
+                stack.push(*child);
             }
             Expr::Ref(r) => out.extend(r.target),
             _ => {}
@@ -344,12 +342,11 @@ pub(crate) fn with_root(c: &Compiled, rule: &str) -> Result<Compiled, GrammarErr
 pub(crate) fn external_refs(c: &Compiled) -> Vec<Url> {
     let mut out: Vec<Url> = Vec::new();
     for e in &c.exprs {
-        if let Expr::Ref(r) = e {
-            if let (None, Some(ext)) = (r.target, &r.external) {
-                if !out.contains(&ext.url) {
-                    out.push(ext.url.clone());
-                }
-            }
+        if let Expr::Ref(r) = e
+            && let (None, Some(ext)) = (r.target, &r.external)
+            && !out.contains(&ext.url)
+        {
+            out.push(ext.url.clone());
         }
     }
     out
@@ -396,10 +393,10 @@ pub(crate) fn link(
         let end = out.exprs.len();
         let mut pending = Vec::new();
         for i in scan_from..end {
-            if let Expr::Ref(r) = &out.exprs[i] {
-                if let (None, Some(ext)) = (r.target, &r.external) {
-                    pending.push((i, ext.clone(), r.pos, r.display.clone()));
-                }
+            if let Expr::Ref(r) = &out.exprs[i]
+                && let (None, Some(ext)) = (r.target, &r.external)
+            {
+                pending.push((i, ext.clone(), r.pos, r.display.clone()));
             }
         }
         scan_from = end;

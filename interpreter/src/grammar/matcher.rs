@@ -19,7 +19,7 @@ use super::{Candidate, Hypothesis, Input, Kind, Mode, Recognition};
 
 /// Deepest expression nesting followed while matching; deeper derivations
 /// (e.g. a right-recursive rule over a very long input) do not match.
-const MAX_DEPTH: u32 = 3000;
+const MAX_DEPTH: u32 = 600;
 
 /// A derivation of the input: rules, tokens and tags in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +27,11 @@ pub enum ParseNode {
     /// A rule that matched, by the name it was referenced with (`<uri>` for
     /// external references).
     Rule {
-        /// Rule name.
+        /// The reference as written: the rule name, or `<uri>` for external
+        /// references.
         name: String,
+        /// The name of the rule itself (what SISR's `rules.x` uses).
+        rule: String,
         /// What the rule's expansion matched.
         children: Vec<ParseNode>,
     },
@@ -63,7 +66,7 @@ impl ParseNode {
 impl fmt::Display for ParseNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Rule { name, children } => {
+            Self::Rule { name, children, .. } => {
                 write!(f, "${name}[")?;
                 for (i, c) in children.iter().enumerate() {
                     if i > 0 {
@@ -164,6 +167,7 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
                         mode: tokens.mode,
                         parse: ParseNode::Rule {
                             name: b.uri().to_owned(),
+                            rule: b.uri().to_owned(),
                             children: tokens.raw.iter().cloned().map(ParseNode::Token).collect(),
                         },
                         builtin: Some(value),
@@ -215,6 +219,7 @@ pub(crate) fn match_compiled(g: &Compiled, toks: &[String]) -> GrammarMatch<Pars
         m.build(rule.body, 0, n, &mut children)
             .then(|| ParseNode::Rule {
                 name: rule.name.clone(),
+                rule: rule.name.clone(),
                 children,
             })
     } else {
@@ -255,10 +260,8 @@ impl Matcher<'_> {
             self.g.expr(id),
             Expr::Token { .. } | Expr::Null | Expr::Void | Expr::Tag { .. }
         );
-        if cacheable {
-            if let Some(r) = self.memo.get(&key(id, s)) {
-                return r.clone();
-            }
+        if cacheable && let Some(r) = self.memo.get(&key(id, s)) {
+            return r.clone();
         }
         if self.depth >= MAX_DEPTH {
             tracing::debug!("grammar nesting deeper than {MAX_DEPTH}: treated as no match");
@@ -526,6 +529,7 @@ impl Matcher<'_> {
                 let ok = self.build(body, s, e, &mut children);
                 out.push(ParseNode::Rule {
                     name: r.display.to_string(),
+                    rule: g.rules[rule as usize].name.clone(),
                     children,
                 });
                 ok

@@ -402,3 +402,6 @@ impl Hypothesis {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

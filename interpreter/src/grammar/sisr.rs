@@ -1,7 +1,19 @@
-//! SISR 1.0 semantic interpretation of a parse, and the VoiceXML 2.0 §3.1.6
-//! mapping of an interpretation onto form items.
+//! SISR 1.0 semantic interpretation of a parse (SISR §2–§7), and the
+//! VoiceXML 2.0 §3.1.6 mapping of an interpretation onto form items.
+//!
+//! A parse is turned into one ECMAScript program: each matched rule becomes
+//! a function whose body is the rule's tags in order, interleaved with the
+//! calls to the rules it referenced, so `out`, `rules`, `rules.latest()` and
+//! `meta` are ordinary locals. The program is an immediately invoked strict
+//! function evaluated in the session's context: tag variables stay local and
+//! nothing is added to the global scope.
+//!
+//! A rule in which no tag ran has the text it matched as its value (SISR
+//! §7.1); `semantics/1.0-literals` tags make their text the rule's value.
 
-use boa_engine::{Context, JsValue};
+use std::fmt::Write as _;
+
+use boa_engine::{Context, JsValue, Source, js_string};
 
 use super::matcher::ParseNode;
 
@@ -13,7 +25,7 @@ pub struct SemanticError {
     pub message: String,
 }
 
-/// A form-level field as the §3.1.6 mapping sees it.
+/// A form item as the §3.1.6 mapping sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldSlot<'a> {
     /// The field's `name`.
@@ -22,17 +34,271 @@ pub struct FieldSlot<'a> {
     pub slot: Option<&'a str>,
 }
 
-pub(crate) fn interpret(parse: &ParseNode, _ctx: &mut Context) -> Result<JsValue, SemanticError> {
-    Ok(JsValue::from(boa_engine::js_string!(parse.text().as_str())))
+const PRELUDE: &str = r#"function __rules() {
+  var r = {}; var last;
+  Object.defineProperty(r, "latest", { value: function () { return last; }, enumerable: false });
+  Object.defineProperty(r, "__set", { value: function (k, v) { r[k] = v; last = v; }, enumerable: false });
+  return r;
+}
+function __meta(text) {
+  var m = {}; var last;
+  var cur = { text: text, score: 1.0 };
+  Object.defineProperty(m, "current", { value: function () { return cur; }, enumerable: false });
+  Object.defineProperty(m, "latest", { value: function () { return last; }, enumerable: false });
+  Object.defineProperty(m, "__set", { value: function (k, t) { m[k] = { text: t, score: 1.0 }; last = m[k]; }, enumerable: false });
+  return m;
+}
+"#;
+
+/// Evaluates the tags of `parse` (SISR 1.0) and returns the root rule's value.
+pub(crate) fn interpret(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue, SemanticError> {
+    let mut program = String::from("(function () {\n\"use strict\";\n");
+    program.push_str(PRELUDE);
+    let mut next = 0usize;
+    let root = emit_rule(parse, &mut program, &mut next);
+    let _ = writeln!(program, "return {root}();\n}})()");
+    ctx.eval(Source::from_bytes(program.as_bytes()))
+        .map_err(|e| SemanticError {
+            message: e.to_string(),
+        })
 }
 
-/// Which fields an interpretation fills (VoiceXML 2.0 §3.1.6): returns, for
-/// each field index that gets a value, the value.
+fn js_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// Writes the function for one matched rule (and, first, those of the rules
+/// it references); returns the function's name.
+fn emit_rule(node: &ParseNode, program: &mut String, next: &mut usize) -> String {
+    let name = format!("__r{next}");
+    *next += 1;
+    let ParseNode::Rule { children, .. } = node else {
+        // Only rules become functions; a bare token or tag is its own text.
+        let _ = writeln!(
+            program,
+            "function {name}() {{ return {}; }}",
+            js_str(&node.text())
+        );
+        return name;
+    };
+    let mut body = String::new();
+    let mut ran_tag = false;
+    for c in children {
+        match c {
+            ParseNode::Token(_) => {}
+            ParseNode::Tag { text, literal } => {
+                ran_tag = true;
+                if *literal {
+                    let _ = writeln!(body, "out = {};", js_str(text.trim()));
+                } else {
+                    let _ = writeln!(body, "{};", text);
+                }
+            }
+            ParseNode::Rule { rule, .. } => {
+                let f = emit_rule(c, program, next);
+                let _ = writeln!(
+                    body,
+                    "rules.__set({r}, {f}()); meta.__set({r}, {t});",
+                    r = js_str(rule),
+                    t = js_str(&c.text())
+                );
+            }
+        }
+    }
+    let text = js_str(&node.text());
+    let result = if ran_tag {
+        "out"
+    } else {
+        "meta.current().text"
+    };
+    let _ = writeln!(
+        program,
+        "function {name}() {{\nvar out = {{}}; var rules = __rules(); var meta = __meta({text});\n{body}return {result};\n}}"
+    );
+    name
+}
+
+/// Which form items an interpretation fills (VoiceXML 2.0 §3.1.6). For a
+/// field-level grammar (`field_level`, one entry in `fields`), an object
+/// with a property named by the slot gives that property, anything else
+/// the whole interpretation. For a form-level grammar, each field whose
+/// slot (a name or a dotted path) names a defined property of the object
+/// gets that property's value. Returns (index into `fields`, value).
 pub fn map_to_fields(
     interp: &JsValue,
     fields: &[FieldSlot<'_>],
+    field_level: bool,
     ctx: &mut Context,
 ) -> Vec<(usize, JsValue)> {
-    let _ = (interp, fields, ctx);
-    Vec::new()
+    let mut out = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let slot = f.slot.unwrap_or(f.name);
+        match slot_value(interp, slot, ctx) {
+            Some(v) => out.push((i, v)),
+            None if field_level => out.push((i, interp.clone())),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The defined value at dotted `path` inside an object interpretation.
+fn slot_value(interp: &JsValue, path: &str, ctx: &mut Context) -> Option<JsValue> {
+    let mut cur = interp.clone();
+    for part in path.split('.') {
+        let obj = cur.as_object()?;
+        if obj.is_array() {
+            return None;
+        }
+        let v = obj.get(js_string!(part), ctx).ok()?;
+        if v.is_undefined() {
+            return None;
+        }
+        cur = v;
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grammar::{Candidate, Grammar, Input, Recognition, recognize};
+    use url::Url;
+
+    fn hyp(src: &str, input: &str) -> crate::grammar::Hypothesis {
+        let url = Url::parse("file:///t.grxml").expect("url");
+        let tree = crate::xml::parse(src).expect("xml");
+        let g = Grammar::from_xml(&tree, &url).expect("grammar");
+        let c = [Candidate {
+            grammar: &g,
+            key: 0,
+            weight: 1.0,
+        }];
+        match recognize(&c, Input::Words(input), 1) {
+            Recognition::Match { mut hypotheses, .. } => hypotheses.remove(0),
+            other => panic!("no match: {other:?}"),
+        }
+    }
+
+    fn json(v: &JsValue, ctx: &mut Context) -> String {
+        v.to_json(ctx)
+            .expect("json")
+            .map(|j| j.to_string())
+            .unwrap_or_default()
+    }
+
+    const PIZZA: &str = r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="order" tag-format="semantics/1.0">
+      <rule id="order">i want a <ruleref uri="#size"/> <ruleref uri="#topping"/> pizza
+        <tag>out.size = rules.size; out.topping = rules.latest(); out.said = meta.current().text;</tag></rule>
+      <rule id="size"><one-of><item>small<tag>out = "S"</tag></item><item>large<tag>out = "L"</tag></item></one-of></rule>
+      <rule id="topping"><one-of><item>cheese</item><item>ham</item></one-of></rule>
+    </grammar>"##;
+
+    #[test]
+    fn script_tags_build_the_interpretation() {
+        let mut ctx = Context::default();
+        let h = hyp(PIZZA, "I want a large ham pizza");
+        let v = h.interpret(&mut ctx).expect("interpretation");
+        assert_eq!(
+            v.to_json(&mut ctx).expect("json"),
+            Some(
+                serde_json::json!({"size": "L", "topping": "ham", "said": "i want a large ham pizza"})
+            )
+        );
+        // Tag variables did not leak into the global scope.
+        let leaked = ctx
+            .eval(Source::from_bytes(
+                "typeof rules + typeof out + typeof __rules",
+            ))
+            .expect("eval");
+        assert_eq!(
+            leaked
+                .to_string(&mut ctx)
+                .expect("string")
+                .to_std_string_escaped(),
+            "undefinedundefinedundefined"
+        );
+    }
+
+    #[test]
+    fn default_interpretation_is_the_text() {
+        let mut ctx = Context::default();
+        let h = hyp(
+            r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r"><rule id="r">hello <item repeat="0-1">world</item></rule></grammar>"##,
+            "hello world",
+        );
+        let v = h.interpret(&mut ctx).expect("interpretation");
+        assert_eq!(json(&v, &mut ctx), r#""hello world""#);
+    }
+
+    #[test]
+    fn literal_tags_are_values() {
+        let mut ctx = Context::default();
+        let h = hyp(
+            r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r" tag-format="semantics/1.0-literals"><rule id="r"><one-of><item>yes<tag>true_value</tag></item><item>no<tag>false_value</tag></item></one-of></rule></grammar>"##,
+            "no",
+        );
+        let v = h.interpret(&mut ctx).expect("interpretation");
+        assert_eq!(json(&v, &mut ctx), r#""false_value""#);
+    }
+
+    #[test]
+    fn throwing_tag_is_a_semantic_error() {
+        let mut ctx = Context::default();
+        let h = hyp(
+            r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r"><rule id="r">boom<tag>throw new Error("bad tag")</tag></rule></grammar>"##,
+            "boom",
+        );
+        let e = h.interpret(&mut ctx).expect_err("throws");
+        assert!(e.message.contains("bad tag"), "{e}");
+        let h = hyp(
+            r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r"><rule id="r">boom<tag>undeclared = 1</tag></rule></grammar>"##,
+            "boom",
+        );
+        assert!(
+            h.interpret(&mut ctx).is_err(),
+            "strict mode: no implicit globals"
+        );
+    }
+
+    #[test]
+    fn maps_objects_onto_fields() {
+        let mut ctx = Context::default();
+        let v = ctx
+            .eval(Source::from_bytes(
+                r#"({size: "L", drink: {kind: "cola"}})"#,
+            ))
+            .expect("object");
+        let fields = [
+            FieldSlot {
+                name: "size",
+                slot: None,
+            },
+            FieldSlot {
+                name: "beverage",
+                slot: Some("drink.kind"),
+            },
+            FieldSlot {
+                name: "crust",
+                slot: None,
+            },
+        ];
+        let got = map_to_fields(&v, &fields, false, &mut ctx);
+        let got: Vec<(usize, String)> = got
+            .into_iter()
+            .map(|(i, v)| (i, json(&v, &mut ctx)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, r#""L""#.to_owned()), (1, r#""cola""#.to_owned())]
+        );
+
+        let scalar = JsValue::from(js_string!("yes"));
+        let one = [FieldSlot {
+            name: "confirm",
+            slot: None,
+        }];
+        assert_eq!(map_to_fields(&scalar, &one, true, &mut ctx).len(), 1);
+        assert!(map_to_fields(&scalar, &one, false, &mut ctx).is_empty());
+    }
 }

@@ -1,7 +1,7 @@
 //! Waiting for input and using it (VoiceXML 2.0 §3.1.4 grammar activation
 //! and precedence, §3.1.6 mapping results to form items, §2.2 menus and
 //! `<choice>`, §2.5 `<link>`, §5.1.5 `application.lastresult$`, §6.3.3 DTMF
-//! collection through [`Collector`]).
+//! collection through the grammar engine's [`DtmfCollector`]).
 //!
 //! Active grammars are ordered field, field links, dialog (form grammars and
 //! links), document, application root, universals; the grammar engine breaks
@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use boa_engine::JsValue;
 
-use super::dtmf::Collector;
 use super::events::Event;
 use super::fia::{Ending, Step};
 use super::navigation::Nav;
@@ -21,7 +20,8 @@ use super::{
     RecognitionResult, Session, Wait,
 };
 use crate::grammar::{
-    self, Candidate, DtmfParams, DtmfStep, FieldSlot, Grammar, Input, Mode, Recognition,
+    self, Candidate, DtmfCollector, DtmfParams, DtmfStep, FieldSlot, Grammar, Input, Mode,
+    Recognition,
 };
 use crate::script::Scope;
 use crate::vxml::model::{
@@ -69,7 +69,7 @@ struct Active {
 #[derive(Debug)]
 pub(super) struct ListenState {
     actives: Vec<Active>,
-    collector: Option<Collector>,
+    collector: Option<DtmfCollector>,
     dtmf_params: DtmfParams,
     noinput_at: Option<Instant>,
     timeout: Duration,
@@ -97,7 +97,11 @@ impl ListenState {
 
     /// The earliest pending deadline.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        match self.collector.as_ref().and_then(Collector::poll_timeout) {
+        match self
+            .collector
+            .as_ref()
+            .and_then(DtmfCollector::poll_timeout)
+        {
             Some(t) => Some(t),
             None => self.noinput_at,
         }
@@ -592,6 +596,7 @@ impl Session {
                 termchar: props.termchar(),
                 interdigittimeout: props.time("interdigittimeout"),
                 termtimeout: props.time("termtimeout"),
+                max_nbest: props.maxnbest(),
             };
             let listen = Listen {
                 grammars: actives
@@ -693,8 +698,9 @@ impl Session {
         let l = self.listen.as_mut()?;
         l.noinput_at = None;
         let params = l.dtmf_params;
-        let nbest = l.maxnbest;
-        let collector = l.collector.get_or_insert_with(|| Collector::new(params));
+        let collector = l
+            .collector
+            .get_or_insert_with(|| DtmfCollector::new(params));
         let cands: Vec<Candidate<'_>> = l
             .actives
             .iter()
@@ -706,7 +712,7 @@ impl Session {
                 weight: a.weight,
             })
             .collect();
-        let step = collector.handle_digit(digit, now, &cands, nbest);
+        let step = collector.handle_digit(digit, now, &cands);
         drop(cands);
         self.dtmf_step(step, now)
     }
@@ -793,12 +799,24 @@ impl Session {
         match self.wait {
             Wait::Input => {
                 let l = self.listen.as_mut()?;
-                if let Some(t) = l.collector.as_ref().and_then(Collector::poll_timeout) {
+                if let Some(t) = l.collector.as_ref().and_then(DtmfCollector::poll_timeout) {
                     if t > now {
                         return None;
                     }
+                    let cands: Vec<Candidate<'_>> = l
+                        .actives
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, a)| a.grammar.mode() == Mode::Dtmf)
+                        .map(|(key, a)| Candidate {
+                            grammar: &a.grammar,
+                            key,
+                            weight: a.weight,
+                        })
+                        .collect();
                     let collector = l.collector.as_mut()?;
-                    let step = collector.handle_timeout(now);
+                    let step = collector.handle_timeout(now, &cands);
+                    drop(cands);
                     return self.dtmf_step(step, now);
                 }
                 match l.noinput_at {
@@ -892,16 +910,21 @@ impl Session {
     /// A field grammar's value (§3.1.6.1): the slot's property of an object
     /// result when present, else the whole result.
     fn field_value(&mut self, i: usize, interp: &JsValue) -> JsValue {
-        let slot = self
-            .with_item(i, |it| match it {
-                FormItem::Field(f) => f.slot.clone().unwrap_or_else(|| f.common.name.clone()),
-                other => other.name().to_string(),
-            })
-            .unwrap_or_default();
-        match self.js.property(interp, &slot) {
-            Some(v) if !v.is_undefined() => v,
-            _ => interp.clone(),
-        }
+        let names = self.with_item(i, |it| match it {
+            FormItem::Field(f) => (f.common.name.clone(), f.slot.clone()),
+            other => (other.name().to_string(), None),
+        });
+        let Some((name, slot)) = names else {
+            return interp.clone();
+        };
+        let slots = [FieldSlot {
+            name: &name,
+            slot: slot.as_deref(),
+        }];
+        grammar::map_to_fields(interp, &slots, true, self.js.context())
+            .into_iter()
+            .next()
+            .map_or_else(|| interp.clone(), |(_, v)| v)
     }
 
     /// Fills the current form from input heard before entering it.
@@ -928,7 +951,7 @@ impl Session {
                 index.push(i);
             }
         }
-        let mapped = grammar::map_to_fields(interp, &slots, self.js.context());
+        let mapped = grammar::map_to_fields(interp, &slots, false, self.js.context());
         mapped
             .into_iter()
             .filter_map(|(k, v)| index.get(k).map(|&i| (i, v)))

@@ -119,17 +119,6 @@ impl Js {
         Ok(out)
     }
 
-    /// An own or inherited property of an object value.
-    pub(super) fn property(&mut self, v: &JsValue, key: &str) -> Option<JsValue> {
-        let obj = v.as_object()?;
-        let ctx = self.host.context();
-        let k = boa_engine::JsString::from(key);
-        if !obj.has_property(k.clone(), ctx).ok()? {
-            return None;
-        }
-        obj.get(k, ctx).ok()
-    }
-
     pub(super) fn object(&mut self, props: &[(String, JsValue)]) -> JsValue {
         let refs: Vec<(&str, JsValue)> =
             props.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();

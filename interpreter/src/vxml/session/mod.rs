@@ -30,7 +30,6 @@
 //! `<gvp:send>`/`<gvp:receive>`.
 
 mod calls;
-mod dtmf;
 mod events;
 mod exec;
 mod fia;
