@@ -54,7 +54,9 @@ fn base() -> Url {
 fn benches(c: &mut Criterion) {
     c.bench_function("compile builtin grammars (7 types x dtmf+voice)", |b| {
         b.iter(|| {
-            for ty in ["boolean", "date", "digits", "currency", "number", "phone", "time"] {
+            for ty in [
+                "boolean", "date", "digits", "currency", "number", "phone", "time",
+            ] {
                 for mode in [Mode::Dtmf, Mode::Voice] {
                     black_box(Grammar::builtin_type(ty, mode, "en-US").expect("builtin"));
                 }
@@ -82,12 +84,24 @@ fn benches(c: &mut Criterion) {
         recognize(&cands, Input::Words(&said), 1),
         Recognition::Match { .. }
     ));
-    c.bench_function("match 5-word utterance against 10,000-name directory", |b| {
-        b.iter(|| black_box(recognize(&cands, Input::Words(black_box(&said)), 1)));
-    });
-    c.bench_function("reject 5-word utterance against 10,000-name directory", |b| {
-        b.iter(|| black_box(recognize(&cands, Input::Words("call nobody special at all"), 1)));
-    });
+    c.bench_function(
+        "match 5-word utterance against 10,000-name directory",
+        |b| {
+            b.iter(|| black_box(recognize(&cands, Input::Words(black_box(&said)), 1)));
+        },
+    );
+    c.bench_function(
+        "reject 5-word utterance against 10,000-name directory",
+        |b| {
+            b.iter(|| {
+                black_box(recognize(
+                    &cands,
+                    Input::Words("call nobody special at all"),
+                    1,
+                ))
+            });
+        },
+    );
 
     let pin = pin_grammar();
     let digits = Grammar::builtin("builtin:dtmf/digits?length=16", "en-US").expect("builtin");

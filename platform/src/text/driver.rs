@@ -206,6 +206,8 @@ impl TextDriver {
         inputs: &mut dyn InputSource,
         observer: &mut dyn FnMut(&TranscriptEntry),
     ) -> Transcript {
+        let span = tracing::info_span!("text_call", steps = tracing::field::Empty);
+        let _entered = span.enter();
         let mut steps = 0u32;
         loop {
             self.drain(observer);
@@ -230,6 +232,7 @@ impl TextDriver {
             }
             self.step(inputs, observer);
         }
+        span.record("steps", steps);
         let ending = match (self.ending, self.caller_hung_up) {
             (Some(Ending::Error), _) => Ending::Error,
             (_, true) => Ending::Hangup,
