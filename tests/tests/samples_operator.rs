@@ -88,3 +88,20 @@ fn two_silences_go_to_the_operator() {
     );
     assert_snapshot!(t);
 }
+
+#[test]
+fn unroutable_transfer_is_handled_by_the_application_error_handler() {
+    // The first attempt cannot be routed: the root's <error> handler sends the
+    // caller to the operator page again, and the second attempt is answered.
+    let t = status_line()
+        .press("0")
+        .transfer_result(TransferOutcome::NoRoute)
+        .run();
+    assert!(t.events().contains(&"error.connection.noroute"), "{t}");
+    assert_eq!(
+        t.exit_values(),
+        Some(&serde_json::json!({"call": "far_end_disconnect"})),
+        "{t}"
+    );
+    assert_snapshot!(t);
+}

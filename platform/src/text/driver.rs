@@ -506,6 +506,10 @@ impl TextDriver {
             _ => CONNECTED_TRANSFER,
         };
         let result = match (req.kind, outcome) {
+            (_, TransferOutcome::NoRoute) => TransferResult::Failed {
+                event: "error.connection.noroute".into(),
+                message: format!("no route to {}", req.dest),
+            },
             (
                 TransferType::Blind | TransferType::Consultation,
                 TransferOutcome::FarEndDisconnect,

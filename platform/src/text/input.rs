@@ -28,6 +28,8 @@ pub enum TransferOutcome {
     NetworkBusy,
     /// The transfer failed for an unspecified reason.
     Unknown,
+    /// The platform cannot route the call: `error.connection.noroute` is thrown.
+    NoRoute,
 }
 
 impl TransferOutcome {
@@ -41,10 +43,11 @@ impl TransferOutcome {
             Self::NoAnswer => "noanswer",
             Self::NetworkBusy => "network_busy",
             Self::Unknown => "unknown",
+            Self::NoRoute => "noroute",
         }
     }
 
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::FarEndDisconnect,
         Self::MaxtimeDisconnect,
         Self::NearEndDisconnect,
@@ -52,6 +55,7 @@ impl TransferOutcome {
         Self::NoAnswer,
         Self::NetworkBusy,
         Self::Unknown,
+        Self::NoRoute,
     ];
 }
 
@@ -105,7 +109,7 @@ pub enum InputError {
     Empty(String),
     /// A `transfer:` input names no known outcome.
     #[error(
-        "unknown transfer outcome `{0}`: expected far_end_disconnect, maxtime_disconnect, near_end_disconnect, busy, noanswer, network_busy or unknown"
+        "unknown transfer outcome `{0}`: expected far_end_disconnect, maxtime_disconnect, near_end_disconnect, busy, noanswer, network_busy, unknown or noroute"
     )]
     UnknownTransferOutcome(String),
 }
