@@ -971,6 +971,65 @@ mod tests {
     }
 
     #[test]
+    fn keys_after_the_end_of_the_input_are_dropped_and_noted() {
+        let t = run(DIGIT_FIELD, vec![Input::Dtmf("21".into())]);
+        assert_eq!(t.exit_values(), Some(&serde_json::json!({"n": "2"})), "{t}");
+        assert!(
+            t.entries().iter().any(|e| matches!(
+                e,
+                TranscriptEntry::Note { text } if text.contains("`1`")
+            )),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn an_input_for_another_wait_is_noted_and_skipped() {
+        let t = run(
+            DIGIT_FIELD,
+            vec![
+                Input::Transfer(TransferOutcome::Busy),
+                Input::Dtmf("1".into()),
+            ],
+        );
+        assert_eq!(t.exit_values(), Some(&serde_json::json!({"n": "1"})), "{t}");
+        assert!(
+            t.entries()
+                .iter()
+                .any(|e| matches!(e, TranscriptEntry::Note { .. })),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn blind_transfer_leaves_the_session() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+              <form><transfer name="t" type="blind" dest="tel:+15550100"/></form></vxml>"#,
+            vec![],
+        );
+        assert!(
+            t.events().contains(&"connection.disconnect.transfer"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn the_step_limit_ends_a_session_that_keeps_waiting() {
+        let mut config = DriverConfig::new(page(DIGIT_FIELD));
+        config.max_steps = 3;
+        let t = run_scripted(config, vec![Input::NoInput; 10]).expect("driver starts");
+        assert_eq!(t.ending(), Ending::Error, "{t}");
+        assert!(
+            matches!(
+                t.entries().last(),
+                Some(TranscriptEntry::Error { event, .. }) if event == "error.vxp.steplimit"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
     fn session_info_describes_a_sip_call() {
         let info = session_info(&CallInfo {
             ani: Some("5551234".into()),
