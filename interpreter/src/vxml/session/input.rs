@@ -14,6 +14,7 @@ use boa_engine::JsValue;
 
 use super::events::Event;
 use super::fia::{Ending, Step};
+use super::js;
 use super::navigation::Nav;
 use super::{
     GrammarMode, GrammarScope, InputMode, InputModes, Listen, ListenGrammar, Output,
@@ -980,7 +981,10 @@ impl Session {
                 &name,
                 &[
                     ("utterance", utt),
-                    ("confidence", JsValue::from(f64::from(heard.confidence))),
+                    (
+                        "confidence",
+                        JsValue::from(js::confidence(heard.confidence)),
+                    ),
                     ("inputmode", mode),
                     ("interpretation", heard.interpretation.clone()),
                 ],

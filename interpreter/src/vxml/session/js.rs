@@ -20,6 +20,12 @@ pub(super) struct ResultEntry {
     pub markname: Option<String>,
 }
 
+/// A confidence score as ECMAScript sees it: the decimal the recognizer
+/// meant (0.9, not 0.8999999761581421).
+pub(super) fn confidence(c: f32) -> f64 {
+    (f64::from(c) * 1e6).round() / 1e6
+}
+
 /// The session's ECMAScript host.
 pub(super) struct Js {
     host: ScriptHost,
@@ -136,7 +142,7 @@ impl Js {
             .iter()
             .map(|e| RecognitionResult {
                 utterance: e.utterance.clone(),
-                confidence: f64::from(e.confidence),
+                confidence: confidence(e.confidence),
                 inputmode: e.inputmode.to_string(),
                 interpretation: e.interpretation.clone(),
                 markname: e.markname.clone(),

@@ -778,3 +778,170 @@ fn record_noinput_and_hangup_while_recording() {
         d.text()
     );
 }
+
+#[test]
+fn approximate_choice_and_item_level_dtmf_link() {
+    let page = vxml(
+        r##"<menu id="m" accept="approximate"><prompt>Pick.</prompt>
+        <choice next="#sports">sports news today</choice></menu>
+        <form id="sports"><field name="f"><link dtmf="0" event="help"/><prompt>F.</prompt>
+        <grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">1</rule></grammar>
+        <help>Help for F.<exit/></help></field></form>"##,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.say("news");
+    d.press("0");
+    assert_eq!(
+        d.text(),
+        "S: Pick.\nlisten m [voice]\nS: F.\nlisten f [dtmf dtmf]\nevent help\nS: Help for F.\nexit "
+    );
+}
+
+#[test]
+fn recognizer_results_fill_fields_with_nbest_and_lastresult() {
+    let page = vxml(
+        r#"<form><field name="city"><prompt>City?</prompt>
+        <grammar mode="voice" xml:lang="en-US" version="1.0" root="c" xmlns="http://www.w3.org/2001/06/grammar"><rule id="c"><one-of><item>boston</item><item>austin</item></one-of></rule></grammar>
+        <filled><log><value expr="city"/> <value expr="application.lastresult$.length"/> <value expr="application.lastresult$[1].utterance"/> <value expr="city$.confidence"/></log></filled></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_recognition(
+        RecognitionResult::Match {
+            inputmode: InputMode::Voice,
+            hypotheses: vec![
+                RecognizedHypothesis {
+                    grammar_key: 0,
+                    utterance: "boston".into(),
+                    confidence: 0.9,
+                    interpretation: Some(serde_json::json!("BOS")),
+                },
+                RecognizedHypothesis {
+                    grammar_key: 0,
+                    utterance: "austin".into(),
+                    confidence: 0.6,
+                    interpretation: None,
+                },
+            ],
+        },
+        d.now,
+    );
+    d.pump();
+    assert!(
+        d.text().ends_with("log BOS 2 austin 0.9\nexit "),
+        "{}",
+        d.text()
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_recognition(RecognitionResult::MaxSpeechTimeout, d.now);
+    d.pump();
+    assert!(
+        d.text().contains("event maxspeechtimeout\nS: City?"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn low_confidence_is_nomatch() {
+    let page = vxml(
+        r#"<property name="confidencelevel" value="0.8"/><form><field name="c"><prompt>C?</prompt>
+        <grammar mode="voice" xml:lang="en-US" version="1.0" root="c" xmlns="http://www.w3.org/2001/06/grammar"><rule id="c">yes</rule></grammar></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_recognition(
+        RecognitionResult::Match {
+            inputmode: InputMode::Voice,
+            hypotheses: vec![RecognizedHypothesis {
+                grammar_key: 0,
+                utterance: "yes".into(),
+                confidence: 0.5,
+                interpretation: None,
+            }],
+        },
+        d.now,
+    );
+    d.pump();
+    assert!(d.text().contains("event nomatch"), "{}", d.text());
+}
+
+#[test]
+fn script_errors_name_the_element_position() {
+    let page = vxml("<form>\n<block>\n<script>var x = ;</script>\n</block></form>");
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text()
+            .contains("error error.semantic: http://app.test/main.vxml:5:1: SyntaxError"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn goto_expritem_and_clear_all() {
+    let page = vxml(
+        r#"<form><var name="n" expr="0"/>
+        <block name="b1"><assign name="n" expr="n + 1"/><if cond="n &lt; 3"><clear/><goto expritem="'b1'"/></if></block>
+        <block><log>n=<value expr="n"/></log></block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert_eq!(d.text(), "log n=3\nexit ");
+}
+
+#[test]
+fn hangup_while_fetching_runs_the_handler_of_the_current_page() {
+    let page = vxml(
+        r#"<catch event="connection.disconnect.hangup"><log>gone</log></catch><form><block><goto next="slow.vxml"/></block></form>"#,
+    );
+    let mut d = Driver::new(&[]);
+    let mut s = Session::new(
+        SessionConfig::new(Url::parse("http://app.test/main.vxml").expect("URL")),
+        d.now,
+    );
+    let mut pending = Vec::new();
+    while let Some(out) = s.poll_output() {
+        if let Output::Fetch(r) = out {
+            if r.url.path() == "/main.vxml" {
+                s.handle_fetched(
+                    r.id,
+                    FetchResult::Ok(Fetched {
+                        url: r.url.clone(),
+                        content_type: None,
+                        bytes: Arc::from(page.as_bytes()),
+                        compiled: None,
+                    }),
+                    d.now,
+                );
+            } else {
+                pending.push(r.id);
+            }
+        }
+    }
+    assert_eq!(pending.len(), 1, "the goto target is being fetched");
+    d.s = s;
+    d.hangup();
+    assert!(
+        d.text()
+            .ends_with("event connection.disconnect.hangup\nlog gone\ndisconnect []"),
+        "{}",
+        d.text()
+    );
+    // A late answer to the abandoned fetch is ignored.
+    d.s.handle_fetched(
+        pending[0],
+        FetchResult::Err {
+            event: "error.badfetch".into(),
+            message: "late".into(),
+        },
+        d.now,
+    );
+    assert!(d.s.poll_output().is_none());
+}
+
+#[test]
+fn root_variables_are_visible_during_leaf_initialization() {
+    let root = vxml(r#"<var name="base" expr="10"/>"#);
+    let leaf = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" application="root.vxml">
+      <var name="derived" expr="base + 1"/><form><var name="f" expr="derived + 1"/><block><log><value expr="f"/></log></block></form></vxml>"#;
+    let d = Driver::new(&[("leaf.vxml", leaf), ("root.vxml", &root)]);
+    assert_eq!(d.text(), "log 12\nexit ");
+}
