@@ -324,6 +324,17 @@ impl Fetcher {
         }
     }
 
+    /// Drops everything stored for `url` (bytes and compiled forms), so the
+    /// next fetch goes to the origin; for operators after an application update.
+    pub fn invalidate(&self, url: &Url) {
+        self.inner.store.invalidate(cache_key(url));
+    }
+
+    /// Empties the whole cache.
+    pub fn clear(&self) {
+        self.inner.store.clear();
+    }
+
     /// Counters since creation.
     pub fn stats(&self) -> FetchStats {
         let c = &self.inner.counters;
@@ -983,4 +994,35 @@ fn has_tls_cause(e: &reqwest::Error) -> bool {
         cause = c.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+
+    #[test]
+    fn fetcher_and_its_futures_cross_threads() {
+        assert_send_sync::<Fetcher>();
+        assert_send_sync::<SessionJar>();
+        assert_send_sync::<FetchResponse>();
+        let fetcher = Fetcher::new(FetcherConfig::default()).expect("default config");
+        let url = Url::parse("http://app/main.vxml").expect("url");
+        let fut = fetcher.fetch(fetcher.request(url.clone(), ResourceKind::Document));
+        assert_send(&fut);
+        let compiled = fetcher.fetch_compiled(fetcher.request(url, ResourceKind::Document), |r| {
+            Ok::<_, String>(r.bytes.len())
+        });
+        assert_send(&compiled);
+    }
+
+    #[test]
+    fn prefetch_outside_a_runtime_is_skipped() {
+        let fetcher = Fetcher::new(FetcherConfig::default()).expect("default config");
+        let url = Url::parse("http://app/g.grxml").expect("url");
+        fetcher.prefetch(vec![fetcher.request(url, ResourceKind::Grammar)]);
+        assert_eq!(fetcher.stats().prefetches, 0);
+    }
 }

@@ -252,6 +252,11 @@ impl Store {
         self.cache.invalidate(key);
     }
 
+    /// Drops everything.
+    pub fn clear(&self) {
+        self.cache.invalidate_all();
+    }
+
     /// Bytes held, after pending maintenance.
     pub fn weighted_size(&self) -> u64 {
         self.cache.run_pending_tasks();

@@ -373,3 +373,21 @@ async fn data_urls_decode() {
     assert_eq!(resp.text(), "<grammar/>");
     assert_eq!(resp.cache, CacheOutcome::Bypass);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_can_drop_cached_pages() {
+    let server = Server::start().await;
+    let fetcher = fetcher();
+    fetcher.fetch(doc(&server, "/fresh")).await.expect("fill");
+    fetcher.fetch(doc(&server, "/stale")).await.expect("fill");
+    fetcher.invalidate(&server.url("/fresh"));
+    let again = fetcher
+        .fetch(doc(&server, "/fresh"))
+        .await
+        .expect("refetch");
+    assert_eq!(again.cache, CacheOutcome::Miss);
+    assert_eq!(server.count("/fresh"), 2);
+    fetcher.clear();
+    assert_eq!(fetcher.stats().entries, 0);
+    assert_eq!(fetcher.stats().bytes_cached, 0);
+}

@@ -2,6 +2,7 @@
 //! `127.0.0.1:0` whose paths exercise the caching, cookie, upload and error
 //! rules, counting the requests that reach it per path.
 
+// Each test binary (and the benchmark) uses part of the origin.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
