@@ -261,31 +261,45 @@ impl TextDriver {
                 let input = self.next_input(inputs, Waiting::Transfer);
                 self.feed_transfer(input, req, observer);
             }
-            Wait::Processing => self.let_time_pass(observer),
-            Wait::Idle => {
-                if self.session.poll_timeout().is_none() {
-                    self.stalled(observer);
-                    return;
-                }
-                match self.next_input(inputs, Waiting::Message) {
-                    Some(Input::Message(content)) => {
-                        self.wait = Wait::Idle;
-                        self.feed_message(content, observer);
-                    }
-                    Some(Input::Hangup) => self.hang_up(false, observer),
-                    Some(Input::NoInput) => {
-                        self.record_input(Input::NoInput, false, observer);
-                        self.wait = Wait::Idle;
-                        self.let_time_pass(observer);
-                    }
-                    other => {
-                        // Not for this wait: keep it for the next listen.
-                        self.pending = other;
-                        self.wait = Wait::Idle;
-                        self.let_time_pass(observer);
-                    }
-                }
+            Wait::Processing if self.session.poll_timeout().is_some() => {
+                // Typically a DTMF collection waiting for its inter-digit or
+                // terminating timeout. If that does not start a new wait, the
+                // session waits on its own from now on.
+                self.let_time_pass(observer);
+                self.wait = Wait::Idle;
             }
+            Wait::Processing | Wait::Idle => self.wait_on_session(inputs, observer),
+        }
+    }
+
+    /// The session waits on its own: a `<gvp:receive>` (with or without
+    /// `maxtime`) or the reply to a synchronous `<gvp:send>`. Only a message,
+    /// a hangup or time passing can move it on.
+    fn wait_on_session(
+        &mut self,
+        inputs: &mut dyn InputSource,
+        observer: &mut dyn FnMut(&TranscriptEntry),
+    ) {
+        self.wait = Wait::Idle;
+        let has_timer = self.session.poll_timeout().is_some();
+        match self.next_input(inputs, Waiting::Message) {
+            Some(Input::Message(content)) => self.feed_message(content, observer),
+            Some(Input::Hangup) => self.hang_up(false, observer),
+            None if has_timer => self.let_time_pass(observer),
+            None => self.hang_up(true, observer),
+            Some(Input::NoInput) if has_timer => {
+                self.record_input(Input::NoInput, false, observer);
+                self.let_time_pass(observer);
+            }
+            Some(other) if has_timer => {
+                // Not for this wait: keep it for the next listen.
+                self.pending = Some(other);
+                self.let_time_pass(observer);
+            }
+            Some(other) => self.note(
+                format!("input `{other}` ignored: the application waits for an external message"),
+                observer,
+            ),
         }
     }
 
@@ -1027,6 +1041,23 @@ mod tests {
             ),
             "{t}"
         );
+    }
+
+    #[test]
+    fn receive_without_maxtime_waits_for_a_message_after_an_input() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml"
+                   xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">
+              <form><field name="n">
+                <grammar mode="dtmf" root="d" version="1.0"><rule id="d"><item>1</item></rule></grammar>
+                <filled>
+                  <gvp:receive/>
+                  <exit expr="application.lastmessage$.content"/>
+                </filled>
+              </field></form></vxml>"#,
+            vec![Input::Dtmf("1".into()), Input::Message("ok".into())],
+        );
+        assert_eq!(t.exit_values(), Some(&serde_json::json!("ok")), "{t}");
     }
 
     #[test]
