@@ -49,6 +49,16 @@ fn conflicting_attributes_are_a_badfetch() {
 }
 
 #[test]
+fn bad_attribute_value_is_a_badfetch_naming_it() {
+    let t = bad("bad-value.vxml").run();
+    let message = event_message(&t, "error.badfetch").unwrap_or_else(|| panic!("{t}"));
+    assert!(message.contains("bad-value.vxml:5:"), "{message}");
+    assert!(message.contains("bargein"), "{message}");
+    assert!(t.ended_with_error(), "{t}");
+    assert_snapshot!(t);
+}
+
+#[test]
 fn unknown_builtin_type_is_unsupported() {
     let t = bad("bad-type.vxml").run();
     assert!(

@@ -105,3 +105,12 @@ fn unroutable_transfer_is_handled_by_the_application_error_handler() {
     );
     assert_snapshot!(t);
 }
+
+#[test]
+fn transfer_as_json_lines() {
+    let t = status_line()
+        .say("operator")
+        .transfer_result(TransferOutcome::Busy)
+        .run();
+    assert_snapshot!(t.to_jsonl());
+}
