@@ -140,3 +140,87 @@ impl FetchService {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use url::Url;
+
+    use super::*;
+
+    fn request(kind: ResourceKind) -> FetchRequest {
+        FetchRequest {
+            id: FetchId(7),
+            url: Url::parse("http://app.example/next").expect("literal URL"),
+            kind,
+            method: Method::Post,
+            params: vec![
+                ("zip".into(), SubmitValue::Text("94103".into())),
+                (
+                    "msg".into(),
+                    SubmitValue::Audio {
+                        content_type: "audio/x-wav".into(),
+                        bytes: Arc::from(&b"RIFF"[..]),
+                    },
+                ),
+            ],
+            enctype: "multipart/form-data".into(),
+            maxage: Some(Duration::from_secs(5)),
+            maxstale: None,
+            timeout: Some(Duration::from_secs(3)),
+            fetchhint: None,
+            fetchaudio: None,
+            referrer: Some(Url::parse("http://app.example/start.vxml").expect("literal URL")),
+        }
+    }
+
+    #[test]
+    fn session_requests_become_fetcher_requests() {
+        let service = FetchService::new().expect("fetcher starts");
+        let out = service.translate(&request(ResourceKind::Submit));
+        assert_eq!(out.kind, vxp_fetcher::ResourceKind::Submit);
+        assert_eq!(out.method, vxp_fetcher::Method::Post);
+        assert_eq!(out.enctype, Enctype::Multipart);
+        assert_eq!(out.timeout, Duration::from_secs(3));
+        assert_eq!(out.maxage, Some(Duration::from_secs(5)));
+        assert!(out.session.is_some());
+        assert_eq!(
+            out.params[0],
+            ("zip".into(), FormValue::Text("94103".into()))
+        );
+        assert!(matches!(
+            &out.params[1].1,
+            FormValue::File { name, content_type, .. } if name == "msg.wav" && content_type == "audio/x-wav"
+        ));
+    }
+
+    #[test]
+    fn subdialogs_are_documents_and_the_default_timeout_applies() {
+        let service = FetchService::new().expect("fetcher starts");
+        let mut req = request(ResourceKind::Subdialog);
+        req.timeout = None;
+        req.enctype = "application/x-www-form-urlencoded".into();
+        let out = service.translate(&req);
+        assert_eq!(out.kind, vxp_fetcher::ResourceKind::Document);
+        assert_eq!(out.enctype, Enctype::UrlEncoded);
+        assert_eq!(out.timeout, service.fetcher.config().default_timeout());
+    }
+
+    #[test]
+    fn a_missing_file_is_the_fetchers_event() {
+        let mut service = FetchService::new().expect("fetcher starts");
+        let mut req = request(ResourceKind::Document);
+        req.method = Method::Get;
+        req.params.clear();
+        req.referrer = None;
+        req.url = Url::parse("file:///no/such/vxp/page.vxml").expect("literal URL");
+        match service.fetch(&req) {
+            FetchResult::Err { event, message } => {
+                assert_eq!(event, "error.badfetch.file.notfound");
+                assert!(message.contains("page.vxml"), "{message}");
+            }
+            FetchResult::Ok(f) => panic!("unexpected page {f:?}"),
+        }
+    }
+}
