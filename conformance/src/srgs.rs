@@ -260,7 +260,7 @@ fn run_file(path: &Path, loader: &Loader) -> FileReport {
         Ok(b) => b,
         Err(e) => return fail(format!("cannot read: {e}")),
     };
-    let Ok(abs) = std::path::absolute(path) else {
+    let Ok(abs) = std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)) else {
         return fail("cannot resolve the path".into());
     };
     let Ok(url) = Url::from_file_path(&abs) else {

@@ -17,6 +17,10 @@ use std::sync::Arc;
 use super::model::{Alternatives, Compiled, Expr, ExprId};
 use super::{Candidate, Hypothesis, Input, Kind, Mode, Recognition};
 
+/// Longest input matched; longer DTMF strings or utterances are a nomatch,
+/// which bounds the (polynomial) matching work.
+pub const MAX_INPUT_TOKENS: usize = 512;
+
 /// Deepest expression nesting followed while matching; deeper derivations
 /// (e.g. a right-recursive rule over a very long input) do not match.
 const MAX_DEPTH: u32 = 600;
@@ -132,9 +136,17 @@ pub(crate) struct GrammarMatch<T> {
 }
 
 /// Matches `input` against every candidate whose mode fits, and returns the
-/// hypotheses in candidate order (the caller's §3.1.4 precedence).
+/// hypotheses in candidate order (the caller's §3.1.4 precedence). Inputs of
+/// more than [`MAX_INPUT_TOKENS`] keys or words do not match.
 pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) -> Recognition {
     let tokens = Tokens::new(input);
+    if tokens.norm.len() > MAX_INPUT_TOKENS {
+        tracing::debug!(
+            tokens = tokens.norm.len(),
+            "input longer than {MAX_INPUT_TOKENS} tokens: no match"
+        );
+        return Recognition::NoMatch;
+    }
     let mut hypotheses = Vec::new();
     let mut extendable = false;
     for cand in cands {

@@ -40,7 +40,7 @@ mod sisr;
 mod srgs_xml;
 
 pub use dtmf::{DtmfCollector, DtmfParams, DtmfStep};
-pub use matcher::{ParseNode, recognize};
+pub use matcher::{MAX_INPUT_TOKENS, ParseNode, recognize};
 pub use sisr::{FieldSlot, SemanticError, map_to_fields};
 
 /// Decodes the bytes of an external grammar file to text (byte order marks,

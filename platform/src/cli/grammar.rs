@@ -55,7 +55,7 @@ pub fn run(cmd: GrammarCommand) -> anyhow::Result<ExitCode> {
 /// whether it is valid with the line to print.
 fn check(file: &Path) -> anyhow::Result<(bool, String)> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let abs = std::path::absolute(file)?;
+    let abs = std::fs::canonicalize(file).or_else(|_| std::path::absolute(file))?;
     let url = Url::from_file_path(&abs)
         .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?;
     let media = media_type(file);

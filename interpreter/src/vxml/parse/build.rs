@@ -443,6 +443,22 @@ impl Builder {
                 ));
             }
         }
+        // VoiceXML 2.0 §2.4: naming a control item in a form-level <filled> is error.badfetch.
+        for filled in &form.filled {
+            if let Some(name) = filled
+                .namelist
+                .iter()
+                .find(|n| form.item(n).is_some_and(|i| !i.is_input()))
+            {
+                return Err(CompileError::new(
+                    &self.url,
+                    filled.loc.pos,
+                    format!(
+                        "<filled> names '{name}', a <block> or <initial>; only input items can be filled"
+                    ),
+                ));
+            }
+        }
         Ok(form)
     }
 

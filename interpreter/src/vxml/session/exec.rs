@@ -320,6 +320,10 @@ impl Session {
             Stmt::Disconnect(d) => {
                 let values = self.namelist_json(&d.namelist, &d.loc)?;
                 self.disconnect_values = Some(values);
+                if self.hung_up {
+                    // Already disconnected (inside the hangup handler): end now.
+                    return Ok(Flow::Jump(Step::Finish(Ending::Disconnect)));
+                }
                 self.flush_prompts();
                 self.hung_up = true;
                 return Ok(Flow::Jump(Step::Throw(Event::new(

@@ -121,17 +121,41 @@ impl Session {
         params: Vec<(String, SubmitValue)>,
     ) -> FetchId {
         let id = FetchId(self.next_id());
-        let timeout = fetch
-            .timeout
-            .or_else(|| Some(self.props().time("fetchtimeout")));
-        let fetchaudio = match &fetch.fetchaudio {
-            Some(model::FetchAudio::Url(u)) => Some(u.clone()),
-            _ => None,
+        // Element attributes win; otherwise the fetch properties of this
+        // resource kind (§6.3.5: documentmaxage, grammarfetchhint, ...).
+        let prefix = match kind {
+            ResourceKind::Document | ResourceKind::Submit | ResourceKind::Subdialog => "document",
+            ResourceKind::Grammar => "grammar",
+            ResourceKind::Script => "script",
+            ResourceKind::Data => "data",
+            ResourceKind::Audio => "audio",
         };
-        let hint = fetch.hint.map(|h| match h {
-            model::FetchHint::Prefetch => "prefetch".to_string(),
-            model::FetchHint::Safe => "safe".to_string(),
-        });
+        let (timeout, maxage, maxstale, hint, fetchaudio) = {
+            let props = self.props();
+            let seconds = |name: String| {
+                props
+                    .raw(&name)
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs)
+            };
+            let timeout = fetch.timeout.unwrap_or_else(|| props.time("fetchtimeout"));
+            let maxage = secs(fetch.maxage).or_else(|| seconds(format!("{prefix}maxage")));
+            let maxstale = secs(fetch.maxstale).or_else(|| seconds(format!("{prefix}maxstale")));
+            let hint = match fetch.hint {
+                Some(model::FetchHint::Prefetch) => Some("prefetch".to_string()),
+                Some(model::FetchHint::Safe) => Some("safe".to_string()),
+                None => props.raw(&format!("{prefix}fetchhint")).map(str::to_string),
+            };
+            let fetchaudio = match &fetch.fetchaudio {
+                Some(model::FetchAudio::Url(u)) => Some(u.clone()),
+                Some(model::FetchAudio::Off) => None,
+                None => props
+                    .raw("fetchaudio")
+                    .filter(|v| !v.trim().is_empty())
+                    .and_then(|v| self.base_url().join(v.trim()).ok()),
+            };
+            (Some(timeout), maxage, maxstale, hint, fetchaudio)
+        };
         self.out.push_back(Output::Fetch(FetchRequest {
             id,
             url,
@@ -139,8 +163,8 @@ impl Session {
             method,
             params,
             enctype: enctype.to_string(),
-            maxage: secs(fetch.maxage),
-            maxstale: secs(fetch.maxstale),
+            maxage,
+            maxstale,
             timeout,
             fetchhint: hint,
             fetchaudio,
@@ -206,13 +230,17 @@ impl Session {
         self.wait = Wait::Fetch;
     }
 
-    /// Resolves a URI reference against the current document's base.
-    pub(super) fn resolve_url(&self, s: &str, loc: &Loc) -> Result<Url, Event> {
-        let base: &Url = match &self.doc {
+    fn base_url(&self) -> &Url {
+        match &self.doc {
             Some(d) => &d.base,
             None => &self.config.initial,
-        };
-        base.join(s.trim())
+        }
+    }
+
+    /// Resolves a URI reference against the current document's base.
+    pub(super) fn resolve_url(&self, s: &str, loc: &Loc) -> Result<Url, Event> {
+        self.base_url()
+            .join(s.trim())
             .map_err(|e| Event::badfetch(loc, format!("'{s}' is not a valid URI ({e})")))
     }
 

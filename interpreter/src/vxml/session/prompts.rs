@@ -244,15 +244,15 @@ impl Session {
                     ));
                 }
                 for (k, (text, dtmf)) in list.iter().enumerate() {
+                    // Items are separated by a short pause.
+                    if k > 0 {
+                        out.push(PromptPart::Break {
+                            time: None,
+                            strength: Some("medium".into()),
+                        });
+                    }
                     if en.template.is_empty() {
-                        // The platform's default template: each phrase, with a
-                        // short pause between them.
-                        if k > 0 {
-                            out.push(PromptPart::Break {
-                                time: None,
-                                strength: Some("medium".into()),
-                            });
-                        }
+                        // The platform's default template: the phrase itself.
                         out.push(PromptPart::Text(text.clone()));
                         continue;
                     }

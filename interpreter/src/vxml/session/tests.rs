@@ -21,6 +21,7 @@ struct Driver {
     /// Leave plays unfinished (to test barge-in and hangup during prompts).
     hold_plays: bool,
     fetch_count: usize,
+    requests: Vec<FetchRequest>,
     compiled: HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -60,6 +61,7 @@ impl Driver {
             lines: Vec::new(),
             hold_plays,
             fetch_count: 0,
+            requests: Vec::new(),
             compiled: HashMap::new(),
         };
         d.pump();
@@ -74,6 +76,7 @@ impl Driver {
             match out {
                 Output::Fetch(req) => {
                     self.fetch_count += 1;
+                    self.requests.push(req.clone());
                     let mut key = req.url.to_string();
                     if !req.params.is_empty() {
                         let q: Vec<String> = req
@@ -944,4 +947,75 @@ fn root_variables_are_visible_during_leaf_initialization() {
       <var name="derived" expr="base + 1"/><form><var name="f" expr="derived + 1"/><block><log><value expr="f"/></log></block></form></vxml>"#;
     let d = Driver::new(&[("leaf.vxml", leaf), ("root.vxml", &root)]);
     assert_eq!(d.text(), "log 12\nexit ");
+}
+
+#[test]
+fn fetch_attributes_and_properties_reach_the_request() {
+    let page = vxml(
+        r#"<property name="documentmaxage" value="60"/><property name="fetchtimeout" value="4s"/>
+        <form><block><goto next="next.vxml" maxstale="5" fetchaudio="hold.wav"/></block></form>"#,
+    );
+    let d = Driver::new(&[
+        ("main.vxml", &page),
+        ("next.vxml", &vxml("<form><block>Next.</block></form>")),
+    ]);
+    let r = d
+        .requests
+        .iter()
+        .find(|r| r.url.path() == "/next.vxml")
+        .expect("goto fetch");
+    assert_eq!(r.kind, ResourceKind::Document);
+    assert_eq!(r.maxage, Some(Duration::from_secs(60)));
+    assert_eq!(r.maxstale, Some(Duration::from_secs(5)));
+    assert_eq!(r.timeout, Some(Duration::from_secs(4)));
+    assert_eq!(r.fetchaudio.as_ref().map(Url::path), Some("/hold.wav"));
+    assert_eq!(r.referrer.as_ref().map(Url::path), Some("/main.vxml"));
+}
+
+#[test]
+fn disconnect_inside_the_hangup_handler_ends_at_once() {
+    let page = vxml(
+        r#"<catch event="connection.disconnect.hangup"><var name="why" expr="'caller'"/><disconnect namelist="why"/></catch>
+        <form><field name="a" type="boolean"><prompt>A.</prompt></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.hangup();
+    assert!(
+        d.text().ends_with(
+            "event connection.disconnect.hangup\ndisconnect [(\"why\", String(\"caller\"))]"
+        ),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn pin_retries_in_a_subdialog_transcript() {
+    let main = vxml(
+        r#"<catch event="auth.failed"><prompt>Sorry, <value expr="_message"/>.</prompt><exit/></catch>
+        <form id="main"><block><prompt>Welcome.</prompt></block>
+          <subdialog name="auth" src="auth.vxml"><param name="expected" expr="'2468'"/>
+            <filled><prompt>Hello <value expr="auth.name"/>.</prompt><exit namelist="auth"/></filled></subdialog></form>"#,
+    );
+    let auth = vxml(
+        r#"<form><var name="expected"/><var name="tries" expr="0"/>
+          <field name="pin" type="digits?length=4"><prompt>Enter your PIN.</prompt>
+            <prompt count="2">Enter your PIN again.</prompt>
+            <nomatch>That is not a PIN.</nomatch>
+            <noinput count="2"><return event="auth.failed" message="no PIN was entered"/></noinput>
+            <filled><if cond="pin == expected"><var name="name" expr="'Alex'"/><return namelist="name"/>
+              <else/><assign name="tries" expr="tries + 1"/>
+              <if cond="tries &gt;= 3"><return event="auth.failed" messageexpr="'too many tries'"/></if>
+              <prompt>Wrong PIN.</prompt><clear namelist="pin"/></if></filled></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &main), ("auth.vxml", &auth)]);
+    d.press("1111");
+    d.silence();
+    d.press("2468");
+    insta::assert_snapshot!("pin_retries_success", d.text());
+    let mut d = Driver::new(&[("main.vxml", &main), ("auth.vxml", &auth)]);
+    d.press("12");
+    d.silence();
+    d.silence();
+    insta::assert_snapshot!("pin_retries_failure", d.text());
 }
