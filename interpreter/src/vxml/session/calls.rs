@@ -212,25 +212,17 @@ impl Session {
         let body = match &s.payload {
             SendPayload::Body(b) => b.clone(),
             SendPayload::Namelist(names) => {
-                let mut parts = Vec::with_capacity(names.len());
+                // application/x-www-form-urlencoded as browsers write it: `*-._` stay as
+                // they are, spaces become `+`.
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
                 for n in names {
                     let v = self.js.eval(n).map_err(|e| {
                         Event::semantic(&s.loc, format!("namelist variable '{n}': {e}"))
                     })?;
                     let text = self.js.display(&v);
-                    parts.push(format!(
-                        "{}={}",
-                        percent_encoding::utf8_percent_encode(
-                            n,
-                            percent_encoding::NON_ALPHANUMERIC
-                        ),
-                        percent_encoding::utf8_percent_encode(
-                            &text,
-                            percent_encoding::NON_ALPHANUMERIC
-                        )
-                    ));
+                    form.append_pair(n, &text);
                 }
-                parts.join("&")
+                form.finish()
             }
         };
         self.out.push_back(Output::Send(SendRequest {
