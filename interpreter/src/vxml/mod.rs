@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! let doc: Arc<Document> = vxml::parse::compile(bytes, &url)?; // CompileError → error.badfetch
-//! session.handle_document(doc.clone(), now);
+//! // A driver answering the session's Fetch hands the shared page back as its compiled form:
+//! session.handle_fetched(id, FetchResult::Ok(Fetched { compiled: Some(doc), .. }), now);
 //! ```
 
 pub mod model;
