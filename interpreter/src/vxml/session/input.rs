@@ -629,6 +629,7 @@ impl Session {
                 speedvsaccuracy: props.fraction("speedvsaccuracy"),
                 maxnbest: props.maxnbest(),
                 recordutterance: props.flag("recordutterance"),
+                properties: props.vendor(),
                 item: String::new(),
             };
             let state = ListenState {

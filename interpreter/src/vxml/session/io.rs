@@ -473,6 +473,9 @@ pub struct Listen {
     pub maxnbest: usize,
     /// Whether the utterance should be recorded.
     pub recordutterance: bool,
+    /// Vendor properties in effect (e.g. `com.genesyslab.*`), for the
+    /// platform.
+    pub properties: Vec<(String, String)>,
     /// The form item being collected (field or `<initial>` name), or the
     /// menu's id.
     pub item: String,

@@ -132,6 +132,25 @@ impl<'a> PropertyStack<'a> {
         v.chars().next()
     }
 
+    /// Effective vendor properties (names with a dot that the VoiceXML
+    /// defaults do not define, e.g. `com.genesyslab.*`), innermost value
+    /// winning, in first-seen order.
+    pub(crate) fn vendor(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for layer in &self.layers {
+            for p in layer.iter() {
+                if !p.name.contains('.') || default_of(&p.name).is_some() {
+                    continue;
+                }
+                match out.iter_mut().find(|(n, _)| *n == p.name) {
+                    Some(slot) => slot.1 = p.value.clone(),
+                    None => out.push((p.name.clone(), p.value.clone())),
+                }
+            }
+        }
+        out
+    }
+
     /// `maxnbest`, at least 1.
     pub(crate) fn maxnbest(&self) -> usize {
         self.raw("maxnbest")
@@ -199,6 +218,17 @@ mod tests {
         assert!(st.flag("bargein"));
         assert!(!st.flag("com.genesyslab.externalevents.enable"));
         assert_eq!(st.raw("com.example.vendor"), None);
+        let vendor = props(&[
+            ("com.genesyslab.x", "1"),
+            ("com.genesyslab.externalevents.enable", "true"),
+        ]);
+        let inner = props(&[("com.genesyslab.x", "2")]);
+        st.push(&vendor);
+        st.push(&inner);
+        assert_eq!(
+            st.vendor(),
+            vec![("com.genesyslab.x".to_string(), "2".to_string())]
+        );
     }
 
     #[test]

@@ -710,6 +710,10 @@ fn properties_shape_the_listen() {
     assert_eq!(l.interdigittimeout, Duration::from_secs(2));
     assert_eq!(l.grammars.len(), 1);
     assert_eq!(l.grammars[0].mode, GrammarMode::Dtmf);
+    assert_eq!(
+        l.properties,
+        vec![("com.genesyslab.custom".to_string(), "x".to_string())]
+    );
     // Without play completion the noinput timer has not started.
     assert_eq!(s.poll_timeout(), None);
 }
