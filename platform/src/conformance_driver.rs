@@ -57,6 +57,7 @@ impl DialogDriver for TextDialogDriver {
                 return DialogOutcome {
                     prompts: Vec::new(),
                     errors: vec![format!("cannot start the session: {e}")],
+                    logs: Vec::new(),
                     ending: DialogEnding::Error,
                 };
             }
@@ -64,11 +65,16 @@ impl DialogDriver for TextDialogDriver {
         let answerer = RefCell::new(answerer);
         let mut prompts = Vec::new();
         let mut errors = Vec::new();
+        let mut logs = Vec::new();
         let mut observer = |entry: &TranscriptEntry| match entry {
             TranscriptEntry::Prompt { text, .. } => {
                 answerer.borrow_mut().handle_prompt(text);
                 prompts.push(text.clone());
             }
+            TranscriptEntry::Log { label, text } => logs.push(match label {
+                Some(l) => format!("{l}: {text}"),
+                None => text.clone(),
+            }),
             TranscriptEntry::Error { event, message } => errors.push(format!("{event}: {message}")),
             TranscriptEntry::Event { name, message } if name.starts_with("error.") => {
                 errors.push(match message {
@@ -85,6 +91,7 @@ impl DialogDriver for TextDialogDriver {
         DialogOutcome {
             prompts,
             errors,
+            logs,
             ending: match transcript.ending() {
                 Ending::Exit => DialogEnding::Exit,
                 Ending::Disconnect => DialogEnding::Disconnect,

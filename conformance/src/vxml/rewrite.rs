@@ -122,22 +122,45 @@ fn prompt(s: &str, pos: Pos, extra: &[(&str, &str)]) -> Node {
     Node::Element(el("prompt", pos, extra, vec![text(s, pos)]))
 }
 
+/// Where a `conf:` element stands, which decides what its request becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// Executable content (`block`, `filled`, catch handlers): whole prompts.
+    Executable,
+    /// Directly in a field-like item: prompts tapered over the prompt counter.
+    Field,
+    /// Inside a `<prompt>` (or its speech markup): words only.
+    Prompt,
+}
+
 /// Recursion follows the parsed tree, whose depth the XML parser bounds.
 fn rewrite_children(e: &mut Element) -> Result<(), RewriteError> {
-    let in_field = e.name.ns.as_deref() == Some(VXML_NS)
+    rewrite_in(e, Context::Executable)
+}
+
+fn rewrite_in(e: &mut Element, outer: Context) -> Result<(), RewriteError> {
+    let vxml = e.name.ns.as_deref() == Some(VXML_NS);
+    let context = if outer == Context::Prompt || (vxml && e.name.local == "prompt") {
+        Context::Prompt
+    } else if vxml
         && matches!(
             e.name.local.as_str(),
-            "field" | "record" | "transfer" | "initial" | "menu"
-        );
+            "field" | "record" | "transfer" | "initial" | "menu" | "subdialog" | "object"
+        )
+    {
+        Context::Field
+    } else {
+        Context::Executable
+    };
     let old = std::mem::take(&mut e.children);
     let mut out = Vec::with_capacity(old.len());
     for node in old {
         match node {
             Node::Element(c) if c.name.ns.as_deref() == Some(CONF_NS) => {
-                out.extend(replace(&c, in_field)?);
+                out.extend(replace(&c, context)?);
             }
             Node::Element(mut c) => {
-                rewrite_children(&mut c)?;
+                rewrite_in(&mut c, context)?;
                 out.push(Node::Element(c));
             }
             text @ Node::Text(_) => out.push(text),
@@ -156,10 +179,13 @@ fn token_words(c: &Element, attr: &str) -> Result<&'static str, RewriteError> {
     })
 }
 
-/// A request prompt; inside a field it tapers over the prompt counter.
-fn request(base: &str, pos: Pos, in_field: bool) -> Vec<Node> {
-    if !in_field {
-        return vec![prompt(&format!("{base}."), pos, &[])];
+/// A request: words inside a prompt, a prompt in executable content, and
+/// prompts tapering over the prompt counter directly in a field.
+fn request(base: &str, pos: Pos, context: Context) -> Vec<Node> {
+    match context {
+        Context::Prompt => return vec![text(&format!(" {base}. "), pos)],
+        Context::Executable => return vec![prompt(&format!("{base}."), pos, &[])],
+        Context::Field => {}
     }
     [("1", ""), ("2", " again"), ("3", " one more time")]
         .iter()
@@ -167,11 +193,22 @@ fn request(base: &str, pos: Pos, in_field: bool) -> Vec<Node> {
         .collect()
 }
 
-fn replace(c: &Element, in_field: bool) -> Result<Vec<Node>, RewriteError> {
+fn replace(c: &Element, context: Context) -> Result<Vec<Node>, RewriteError> {
     let pos = c.pos;
     let exit = || Node::Element(el("exit", pos, &[], Vec::new()));
     Ok(match c.name.local.as_str() {
-        "pass" => vec![prompt("pass", pos, &[]), exit()],
+        // The log carries the verdict where no prompt can play any more
+        // (after the caller hung up).
+        "pass" => vec![
+            Node::Element(el(
+                "log",
+                pos,
+                &[("label", "conf:pass")],
+                vec![text("pass", pos)],
+            )),
+            prompt("pass", pos, &[]),
+            exit(),
+        ],
         "fail" => {
             let mut nodes = vec![prompt("fail", pos, &[])];
             let reason = c.attr("reason");
@@ -203,20 +240,48 @@ fn replace(c: &Element, in_field: bool) -> Result<Vec<Node>, RewriteError> {
             &[("label", "conf:comment")],
             vec![text(&c.deep_text(), pos)],
         ))],
-        "speech" => request(
-            &format!("Say '{}'", token_words(c, "value")?),
-            pos,
-            in_field,
-        ),
+        "speech" => request(&format!("Say '{}'", token_words(c, "value")?), pos, context),
         "dtmf" => request(
             &format!("Press '{}'", c.attr("value").unwrap_or_default()),
             pos,
-            in_field,
+            context,
         ),
-        "noinput" => vec![prompt(ASK_NOINPUT, pos, &[])],
-        "nomatch" => vec![prompt(ASK_NOMATCH, pos, &[])],
-        "hangup" => vec![prompt(ASK_HANGUP, pos, &[])],
-        "recording" => vec![prompt(ASK_RECORDING, pos, &[])],
+        "noinput" => request(
+            ASK_NOINPUT.trim_end_matches('.'),
+            pos,
+            if context == Context::Prompt {
+                context
+            } else {
+                Context::Executable
+            },
+        ),
+        "nomatch" => request(
+            ASK_NOMATCH.trim_end_matches('.'),
+            pos,
+            if context == Context::Prompt {
+                context
+            } else {
+                Context::Executable
+            },
+        ),
+        "hangup" => request(
+            ASK_HANGUP.trim_end_matches('.'),
+            pos,
+            if context == Context::Prompt {
+                context
+            } else {
+                Context::Executable
+            },
+        ),
+        "recording" => request(
+            ASK_RECORDING.trim_end_matches('.'),
+            pos,
+            if context == Context::Prompt {
+                context
+            } else {
+                Context::Executable
+            },
+        ),
         "phrase" => vec![text(token_words(c, "utterance")?, pos)],
         "grammar" => vec![Node::Element(grammar(c)?)],
         other => {
@@ -311,7 +376,10 @@ mod tests {
             r#"<form><block><conf:pass/></block><block><conf:fail reason="bad" expr="x"/></block></form>"#,
         ))
         .expect("rewrite");
-        assert!(out.contains("<prompt>pass</prompt><exit/>"), "{out}");
+        assert!(
+            out.contains(r#"<log label="conf:pass">pass</log><prompt>pass</prompt><exit/>"#),
+            "{out}"
+        );
         assert!(out.contains(
             r#"<prompt>fail</prompt><log label="conf:fail">bad<value expr="x"/></log><prompt>bad</prompt><prompt><value expr="x"/></prompt><exit/>"#
         ), "{out}");
@@ -326,6 +394,11 @@ mod tests {
         .expect("rewrite");
         assert!(out.contains(r#"<prompt count="1">Say 'San Francisco'.</prompt><prompt count="2">Say 'San Francisco' again.</prompt><prompt count="3">Say 'San Francisco' one more time.</prompt>"#), "{out}");
         assert!(out.contains("<prompt>Press '12'.</prompt>"), "{out}");
+        let out = rewrite(&doc(
+            r##"<menu><prompt>Pick. <conf:dtmf value="2"/></prompt><choice dtmf="2" next="#a"/></menu>"##,
+        ))
+        .expect("rewrite");
+        assert!(out.contains("<prompt>Pick.  Press '2'. </prompt>"), "{out}");
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct DialogOutcome {
     pub prompts: Vec<String>,
     /// Errors the session or driver reported (uncaught events, limits).
     pub errors: Vec<String>,
+    /// `<log>` output as `label: text` (or the text alone without a label).
+    pub logs: Vec<String>,
     /// How the dialog ended.
     pub ending: DialogEnding,
 }
@@ -189,6 +191,10 @@ fn is_word(text: &str, word: &str) -> bool {
 
 /// The verdict for a dialog: "pass" said and the dialog ended normally.
 pub fn judge(outcome: &DialogOutcome) -> (Verdict, Option<String>) {
+    let logged_fail = outcome.logs.iter().find(|l| l.starts_with("conf:fail"));
+    if let Some(log) = logged_fail.filter(|_| !outcome.prompts.iter().any(|p| is_word(p, "fail"))) {
+        return (Verdict::Fail, Some(format!("logged {log}")));
+    }
     if let Some(i) = outcome.prompts.iter().position(|p| is_word(p, "fail")) {
         let said: Vec<&str> = outcome
             .prompts
@@ -199,7 +205,8 @@ pub fn judge(outcome: &DialogOutcome) -> (Verdict, Option<String>) {
             .collect();
         return (Verdict::Fail, Some(format!("said: {}", said.join(" / "))));
     }
-    let passed = outcome.prompts.iter().any(|p| is_word(p, "pass"));
+    let passed = outcome.prompts.iter().any(|p| is_word(p, "pass"))
+        || outcome.logs.iter().any(|l| l == "conf:pass: pass");
     match (passed, outcome.ending) {
         (true, DialogEnding::Exit | DialogEnding::Disconnect | DialogEnding::Hangup) => {
             (Verdict::Pass, None)
@@ -247,6 +254,7 @@ mod tests {
         DialogOutcome {
             prompts: prompts.iter().map(|s| (*s).to_owned()).collect(),
             errors: Vec::new(),
+            logs: Vec::new(),
             ending,
         }
     }
