@@ -2,7 +2,7 @@
 //! prompts (the requests [`super::rewrite`] generates from `conf:speech`,
 //! `conf:dtmf`, `conf:noinput`, ...) and answers the next time it waits.
 
-use super::rewrite::{ASK_HANGUP, ASK_NOINPUT, ASK_NOMATCH, ASK_RECORDING};
+use super::rewrite::{ASK_HANGUP, ASK_NOINPUT, ASK_NOMATCH, ASK_RECORDING, ASK_RECORDING_WORD};
 
 /// Words spoken as a recording when a test asks for one.
 pub const RECORDING_WORDS: &str = "this is a conformance recording";
@@ -110,6 +110,12 @@ fn last_request(heard: &str) -> Option<Answer> {
         heard.rfind(ASK_RECORDING),
         Answer::Say(RECORDING_WORDS.to_owned()),
     );
+    if let Some((at, word)) = quoted_after(heard, ASK_RECORDING_WORD) {
+        consider(
+            Some(at),
+            Answer::Say(format!("{RECORDING_WORDS} about {word}")),
+        );
+    }
     best.map(|(_, a)| a)
 }
 
@@ -135,7 +141,7 @@ mod tests {
             a.poll_answer(WaitKind::Input),
             Some(Answer::Say("San Francisco".into()))
         );
-        a.handle_prompt("Press '12#'. Remain silent.");
+        a.handle_prompt("Press '12#'. No input expected. Say nothing again.");
         assert_eq!(a.poll_answer(WaitKind::Input), Some(Answer::NoInput));
         a.handle_prompt("Say something unrecognizable.");
         assert_eq!(a.poll_answer(WaitKind::Input), Some(Answer::NoMatch));
@@ -144,8 +150,13 @@ mod tests {
             a.poll_answer(WaitKind::Input),
             Some(Answer::Dtmf("12#".into()))
         );
-        a.handle_prompt("Hang up.");
+        a.handle_prompt("Hang up now.");
         assert_eq!(a.poll_answer(WaitKind::Input), Some(Answer::Hangup));
+        a.handle_prompt("Recite a sentence containing the word 'Tokyo' again.");
+        assert_eq!(
+            a.poll_answer(WaitKind::Recording),
+            Some(Answer::Say(format!("{RECORDING_WORDS} about Tokyo")))
+        );
     }
 
     #[test]

@@ -62,14 +62,19 @@ pub fn words_of(token: &str) -> Option<&'static str> {
     })
 }
 
+// The requests use the IR stylesheet's wording, so documents a suite ships
+// already transformed are answered the same way.
+
 /// The prompt asking the tester to stay silent.
-pub const ASK_NOINPUT: &str = "Remain silent.";
+pub const ASK_NOINPUT: &str = "No input expected. Say nothing";
 /// The prompt asking for an utterance no grammar matches.
-pub const ASK_NOMATCH: &str = "Say something unrecognizable.";
+pub const ASK_NOMATCH: &str = "Say something unrecognizable";
 /// The prompt asking the tester to hang up.
-pub const ASK_HANGUP: &str = "Hang up.";
-/// The prompt asking for a spoken recording.
-pub const ASK_RECORDING: &str = "Record a message.";
+pub const ASK_HANGUP: &str = "Hang up now";
+/// The prompt asking for a recording containing a word (`'Chicago'.` follows).
+pub const ASK_RECORDING_WORD: &str = "Recite a sentence containing the word '";
+/// The prompt asking for a recording without any of the suite's words.
+pub const ASK_RECORDING: &str = "Recite your favorite nursery rhyme";
 
 /// Rewrites a `.txml` test document into VoiceXML text.
 pub fn rewrite(src: &str) -> Result<String, RewriteError> {
@@ -122,12 +127,14 @@ fn prompt(s: &str, pos: Pos, extra: &[(&str, &str)]) -> Node {
     Node::Element(el("prompt", pos, extra, vec![text(s, pos)]))
 }
 
-/// Where a `conf:` element stands, which decides what its request becomes.
+/// Where a `conf:` element stands, which decides what its request becomes
+/// (as the IR stylesheet does: no tapering in `block`, `noinput`, `nomatch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Context {
-    /// Executable content (`block`, `filled`, catch handlers): whole prompts.
+    /// In `block`, `noinput` or `nomatch`: one prompt.
     Executable,
-    /// Directly in a field-like item: prompts tapered over the prompt counter.
+    /// Anywhere else (fields, menus, other handlers): prompts tapered over
+    /// the prompt counter.
     Field,
     /// Inside a `<prompt>` (or its speech markup): words only.
     Prompt,
@@ -142,15 +149,10 @@ fn rewrite_in(e: &mut Element, outer: Context) -> Result<(), RewriteError> {
     let vxml = e.name.ns.as_deref() == Some(VXML_NS);
     let context = if outer == Context::Prompt || (vxml && e.name.local == "prompt") {
         Context::Prompt
-    } else if vxml
-        && matches!(
-            e.name.local.as_str(),
-            "field" | "record" | "transfer" | "initial" | "menu" | "subdialog" | "object"
-        )
-    {
-        Context::Field
-    } else {
+    } else if vxml && matches!(e.name.local.as_str(), "block" | "noinput" | "nomatch") {
         Context::Executable
+    } else {
+        Context::Field
     };
     let old = std::mem::take(&mut e.children);
     let mut out = Vec::with_capacity(old.len());
@@ -179,8 +181,8 @@ fn token_words(c: &Element, attr: &str) -> Result<&'static str, RewriteError> {
     })
 }
 
-/// A request: words inside a prompt, a prompt in executable content, and
-/// prompts tapering over the prompt counter directly in a field.
+/// A request: words inside a prompt, one prompt in `block`, `noinput` and
+/// `nomatch`, prompts tapering over the prompt counter elsewhere.
 fn request(base: &str, pos: Pos, context: Context) -> Vec<Node> {
     match context {
         Context::Prompt => return vec![text(&format!(" {base}. "), pos)],
@@ -191,6 +193,22 @@ fn request(base: &str, pos: Pos, context: Context) -> Vec<Node> {
         .iter()
         .map(|(count, suffix)| prompt(&format!("{base}{suffix}."), pos, &[("count", count)]))
         .collect()
+}
+
+/// Silence and nomatch requests taper wherever a prompt can stand.
+fn taper_unless_prompt(context: Context) -> Context {
+    match context {
+        Context::Prompt => Context::Prompt,
+        Context::Executable | Context::Field => Context::Field,
+    }
+}
+
+/// A hang-up request is asked once.
+fn single(context: Context) -> Context {
+    match context {
+        Context::Prompt => Context::Prompt,
+        Context::Executable | Context::Field => Context::Executable,
+    }
 }
 
 fn replace(c: &Element, context: Context) -> Result<Vec<Node>, RewriteError> {
@@ -246,42 +264,17 @@ fn replace(c: &Element, context: Context) -> Result<Vec<Node>, RewriteError> {
             pos,
             context,
         ),
-        "noinput" => request(
-            ASK_NOINPUT.trim_end_matches('.'),
-            pos,
-            if context == Context::Prompt {
-                context
-            } else {
-                Context::Executable
-            },
-        ),
-        "nomatch" => request(
-            ASK_NOMATCH.trim_end_matches('.'),
-            pos,
-            if context == Context::Prompt {
-                context
-            } else {
-                Context::Executable
-            },
-        ),
-        "hangup" => request(
-            ASK_HANGUP.trim_end_matches('.'),
-            pos,
-            if context == Context::Prompt {
-                context
-            } else {
-                Context::Executable
-            },
-        ),
-        "recording" => request(
-            ASK_RECORDING.trim_end_matches('.'),
-            pos,
-            if context == Context::Prompt {
-                context
-            } else {
-                Context::Executable
-            },
-        ),
+        "noinput" => request(ASK_NOINPUT, pos, taper_unless_prompt(context)),
+        "nomatch" => request(ASK_NOMATCH, pos, taper_unless_prompt(context)),
+        "hangup" => request(ASK_HANGUP, pos, single(context)),
+        "recording" => match c.attr("value").map(str::trim) {
+            Some(token) if token != "nonspeech" => request(
+                &format!("{ASK_RECORDING_WORD}{}'", token_words(c, "value")?),
+                pos,
+                taper_unless_prompt(context),
+            ),
+            _ => request(ASK_RECORDING, pos, taper_unless_prompt(context)),
+        },
         "phrase" => vec![text(token_words(c, "utterance")?, pos)],
         "grammar" => vec![Node::Element(grammar(c)?)],
         other => {
@@ -292,6 +285,22 @@ fn replace(c: &Element, context: Context) -> Result<Vec<Node>, RewriteError> {
             });
         }
     })
+}
+
+/// Script for one `conf:key`: a value, or an object built from nested keys.
+/// Recursion follows the parsed tree, whose depth the XML parser bounds.
+fn key_script(k: &Element, path: &str, script: &mut String) {
+    let name = k.attr("name").unwrap_or("value");
+    let here = format!("{path}.{name}");
+    match k.attr("value") {
+        Some(v) => script.push_str(&format!(" {here}={};", js_string(v))),
+        None => {
+            script.push_str(&format!(" {here}=new Object();"));
+            for child in k.elements().filter(|c| c.name.is(CONF_NS, "key")) {
+                key_script(child, &here, script);
+            }
+        }
+    }
 }
 
 /// ECMAScript string literal for a tag.
@@ -318,11 +327,7 @@ fn grammar(c: &Element) -> Result<Element, RewriteError> {
     let tag = if !keys.is_empty() {
         let mut script = String::from("out=new Object();");
         for k in keys {
-            script.push_str(&format!(
-                " out.{}={};",
-                k.attr("name").unwrap_or("value"),
-                js_string(k.attr("value").unwrap_or_default())
-            ));
+            key_script(k, "out", &mut script);
         }
         Some(script)
     } else {
@@ -404,7 +409,7 @@ mod tests {
     #[test]
     fn grammar_with_interp_and_keys() {
         let out = rewrite(&doc(
-            r#"<form><field name="f"><conf:grammar utterance="alpha" interp="x'y"/><conf:grammar utterance="delta"><conf:key name="a" value="1"/><conf:key name="b" value="2"/></conf:grammar></field></form>"#,
+            r#"<form><field name="f"><conf:grammar utterance="alpha" interp="x'y"/><conf:grammar utterance="delta"><conf:key name="a" value="1"/><conf:key name="b" value="2"/></conf:grammar><conf:grammar utterance="echo"><conf:key name="o"><conf:key name="p" value="3"/></conf:key></conf:grammar></field></form>"#,
         ))
         .expect("rewrite");
         assert!(
@@ -416,12 +421,18 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(r#"root="conf_root""#), "{out}");
+        assert!(
+            out.contains(
+                "<item>Tokyo<tag>out=new Object(); out.o=new Object(); out.o.p='3';</tag></item>"
+            ),
+            "{out}"
+        );
     }
 
     #[test]
     fn phrase_comment_and_requests() {
         let out = rewrite(&doc(
-            r#"<form><block><prompt><conf:phrase utterance="foxtrot"/></prompt><conf:comment>note</conf:comment><conf:noinput/><conf:nomatch/><conf:hangup/><conf:recording/></block></form>"#,
+            r#"<form><block><prompt><conf:phrase utterance="foxtrot"/></prompt><conf:comment>note</conf:comment><conf:noinput/><conf:nomatch/><conf:hangup/><conf:recording/><conf:recording value="golf"/></block></form>"#,
         ))
         .expect("rewrite");
         assert!(
@@ -435,6 +446,17 @@ mod tests {
         for ask in [ASK_NOINPUT, ASK_NOMATCH, ASK_HANGUP, ASK_RECORDING] {
             assert!(out.contains(ask), "{out}");
         }
+        assert!(
+            out.contains(r#"<prompt count="2">No input expected. Say nothing again.</prompt>"#),
+            "{out}"
+        );
+        assert!(out.contains("<prompt>Hang up now.</prompt>"), "{out}");
+        assert!(
+            out.contains(
+                r#"<prompt count="1">Recite a sentence containing the word 'Hackensack'.</prompt>"#
+            ),
+            "{out}"
+        );
     }
 
     #[test]
