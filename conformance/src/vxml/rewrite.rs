@@ -469,4 +469,16 @@ mod tests {
         .expect_err("token");
         assert!(matches!(err, RewriteError::Token { .. }));
     }
+
+    #[test]
+    fn keeps_prolog_comments_and_cdata_safe() {
+        let src = concat!(
+            "<?xml version=\"1.0\"?>\n<!-- header -->\n",
+            r#"<vxml version="2.0" xmlns="http://www.w3.org/2001/vxml" xmlns:conf="http://www.w3.org/2002/vxml-conformance">"#,
+            "<script><![CDATA[ var a = 1 < 2; ]]></script><form><block><conf:pass/></block></form></vxml>"
+        );
+        let out = rewrite(src).expect("rewrite");
+        assert!(out.contains("var a = 1 &lt; 2;"), "{out}");
+        vxp_interpreter::xml::parse(&out).expect("the output is well-formed");
+    }
 }

@@ -886,3 +886,37 @@ def register(test, doc, check, expr_test):
              % (keys, name, check(cond)))
     test("P", "digits?minlength=3 rejects two digits (nomatch).",
          '<form><field name="f" type="digits?minlength=3"><conf:dtmf value="12"/><nomatch><conf:pass/></nomatch><noinput><conf:pass/></noinput><filled><conf:fail reason="filled"/></filled></field></form>')
+
+    # ---- 1 overview: concepts and execution ------------------------------------
+    test("1.5.1", "A dialog that ends without a transition ends the document: the next form is not entered.",
+         '<form><block><prompt>pass</prompt></block></form><form id="second"><block><conf:fail reason="second form entered"/></block></form>')
+    test("1.5.1", "Execution starts at the first dialog in document order.",
+         '<form id="first"><block><conf:pass/></block></form><form id="second"><block><conf:fail reason="second form first"/></block></form>')
+    test("1.3.1", "A menu is a dialog that goto can address by its id.",
+         '<form><block><goto next="#m"/></block></form><menu id="m"><prompt><conf:dtmf value="1"/></prompt><choice dtmf="1" next="#done"/></menu><form id="done"><block><conf:pass/></block></form>')
+    test("1.3.1", "A subdialog returns to the dialog that called it, which continues with its next item.",
+         '<form><subdialog name="s" src="#sub"/><block><conf:pass/></block></form><form id="sub"><block><return/></block></form>')
+    test("1.3.2", "Session variables stay the same across documents of a session.",
+         '<form><block><goto next="2.vxml"/></block></form>',
+         files={"2.txml": ('<form><block>' + check("typeof session.connection == 'object'") + '</block></form>',)})
+    test("1.3.3", "A leaf document loads its application root document first.",
+         '<form><block>' + check("rootLoaded == true") + '</block></form>',
+         files={"root.txml": ('<var name="rootLoaded" expr="true"/>',)}, vattrs=' application="root.vxml"')
+    test("1.3.4", "A field grammar is active only while its field listens: the next field does not match it.",
+         '<form><field name="a"><conf:speech value="alpha"/><conf:grammar utterance="alpha"/></field>'
+         '<field name="b"><conf:speech value="alpha"/><conf:grammar utterance="delta"/><nomatch><conf:pass/></nomatch><filled><conf:fail reason="grammar of field a still active"/></filled></field></form>')
+    test("1.3.4", "A form grammar is active in every field of its form.",
+         '<form><grammar version="1.0" root="r" tag-format="semantics/1.0"><rule id="r">Hackensack<tag>out.b=\'hk\';</tag></rule></grammar>'
+         '<field name="a"><conf:speech value="golf"/><conf:grammar utterance="alpha"/></field><field name="b"/>'
+         '<filled namelist="b">' + check("b == 'hk' && typeof a == 'undefined'") + '</filled></form>')
+    test("1.3.5", "The platform throws events (noinput) that the document handles.",
+         '<form><field name="f" type="digits"><conf:noinput/><catch event="noinput"><conf:pass/></catch></field></form>')
+    test("1.3.5", "The application throws its own events with throw.",
+         '<form><catch event="app.custom"><conf:pass/></catch><block><throw event="app.custom"/></block></form>')
+    test("1.3.6", "A link in a form is active while the user is in that form.",
+         '<form><link next="#target"><grammar mode="dtmf" version="1.0" root="r"><rule id="r">0</rule></grammar></link><field name="f" type="boolean"><conf:dtmf value="0"/></field></form>'
+         '<form id="target"><block><conf:pass/></block></form>')
+    test("1.3.6", "A link in another form is not active.",
+         '<form><field name="f" type="boolean"><conf:dtmf value="0"/><nomatch><conf:pass/></nomatch><filled><conf:fail reason="filled"/></filled></field></form>'
+         '<form id="other"><link next="#x"><grammar mode="dtmf" version="1.0" root="r"><rule id="r">0</rule></grammar></link><block/></form>'
+         '<form id="x"><block><conf:fail reason="link of another form taken"/></block></form>')
