@@ -34,7 +34,7 @@ const DEFAULT_FINALSILENCE: Duration = Duration::from_secs(3);
 const DEFAULT_CONNECTTIMEOUT: Duration = Duration::from_secs(30);
 
 impl Session {
-    pub(super) fn start_record(&mut self, r: &Record, i: usize, _now: Instant) -> Step {
+    pub(super) fn start_record(&mut self, r: &Record, i: usize) -> Step {
         let timeout = self.props().time("timeout");
         self.flush_prompts();
         self.out.push_back(Output::Record(RecordRequest {
@@ -98,13 +98,7 @@ impl Session {
         }
     }
 
-    pub(super) fn start_transfer(
-        &mut self,
-        _doc: &Arc<Document>,
-        t: &Transfer,
-        i: usize,
-        _now: Instant,
-    ) -> Step {
+    pub(super) fn start_transfer(&mut self, doc: &Arc<Document>, t: &Transfer, i: usize) -> Step {
         let dest = match &t.dest {
             Some(Computed::Static(s)) => s.clone(),
             Some(Computed::Dynamic(e)) => match self.eval_string(e) {
@@ -142,6 +136,16 @@ impl Session {
             model::TransferType::Bridge => TransferType::Bridge,
             model::TransferType::Consultation => TransferType::Consultation,
         };
+        let lang = t
+            .common
+            .lang
+            .clone()
+            .or_else(|| doc.lang.clone())
+            .unwrap_or_else(|| "en-US".into());
+        let grammars = match self.transfer_grammars(&t.common.grammars, &lang) {
+            Ok(g) => g,
+            Err(ev) => return Step::Throw(ev),
+        };
         self.flush_prompts();
         self.out.push_back(Output::Transfer(TransferRequest {
             name: t.common.name.clone(),
@@ -153,7 +157,7 @@ impl Session {
             transferaudio: t.transferaudio.clone(),
             method,
             connectwhen,
-            grammars: Vec::new(),
+            grammars,
         }));
         self.wait = Wait::Transfer(i);
         self.transitions = 0;
@@ -269,7 +273,7 @@ impl Session {
         ))
     }
 
-    pub(super) fn on_message(&mut self, m: ExternalMessage, _now: Instant) -> Option<Step> {
+    pub(super) fn on_message(&mut self, m: ExternalMessage) -> Option<Step> {
         if matches!(self.wait, Wait::Finished) {
             return None;
         }

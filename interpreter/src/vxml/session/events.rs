@@ -114,6 +114,10 @@ impl Session {
             return Step::Finish(Ending::Error(e));
         }
         self.event_chain.push(ev.name.clone());
+        // Only a <reprompt> executed by this handler counts (Appendix C).
+        if let Some(d) = self.dialog.as_mut() {
+            d.reprompt = false;
+        }
         let count = self.count_event(&ev.name);
         let found = match self.select_catch(&ev.name, count) {
             Ok(f) => f,

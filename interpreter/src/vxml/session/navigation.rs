@@ -91,13 +91,7 @@ fn secs(v: Option<u64>) -> Option<Duration> {
 
 impl Session {
     /// Issues a fetch and records why.
-    pub(super) fn request(
-        &mut self,
-        url: Url,
-        kind: ResourceKind,
-        purpose: Purpose,
-        _now: Instant,
-    ) -> FetchId {
+    pub(super) fn request(&mut self, url: Url, kind: ResourceKind, purpose: Purpose) -> FetchId {
         self.request_with(
             url,
             kind,
@@ -175,13 +169,7 @@ impl Session {
     }
 
     /// Fetches a document to run.
-    pub(super) fn fetch_document(
-        &mut self,
-        url: Url,
-        nav: Nav,
-        fetch: Option<&FetchAttrs>,
-        _now: Instant,
-    ) {
+    pub(super) fn fetch_document(&mut self, url: Url, nav: Nav, fetch: Option<&FetchAttrs>) {
         let (url, fragment) = strip_fragment(&url);
         let default = FetchAttrs::default();
         let fetch = fetch.unwrap_or(&default);
@@ -286,7 +274,7 @@ impl Session {
                 )),
             },
             Target::Url(url) => {
-                self.fetch_document(url, nav, Some(fetch), now);
+                self.fetch_document(url, nav, Some(fetch));
                 Step::Wait
             }
         }
@@ -360,7 +348,6 @@ impl Session {
                                     r.clone(),
                                     ResourceKind::Grammar,
                                     Purpose::Grammar { url: r },
-                                    now,
                                 );
                             }
                         }
@@ -454,6 +441,16 @@ impl Session {
         now: Instant,
     ) -> Step {
         let mut fresh_chain = false;
+        if let Some(f) = &fragment
+            && doc.dialog_position(f).is_none()
+        {
+            // Reported in the context that asked for the dialog.
+            self.wait = Wait::Running;
+            return Step::Throw(Event::badfetch(
+                &doc.loc,
+                format!("the document has no dialog '{f}'"),
+            ));
+        }
         if let Nav::Subdialog { item, params, .. } = nav {
             if self.subdialogs.len() as u32 >= self.config.limits.max_subdialog_depth {
                 self.wait = Wait::Running;
@@ -501,11 +498,21 @@ impl Session {
                             leaf: doc,
                             fragment,
                         },
-                        now,
                     );
                     self.wait = Wait::Fetch;
                     Step::Wait
                 }
+            }
+            None if !fresh_chain
+                && self
+                    .root
+                    .as_ref()
+                    .is_some_and(|r| r.url_without_fragment() == doc.url_without_fragment()) =>
+            {
+                // A leaf going to its own application root (§1.5.2): the root
+                // stays loaded and its variables keep their values.
+                let root = self.root.clone();
+                self.start_loading(doc, root, fragment, false, now)
             }
             None => {
                 let had_root = self.root.take().is_some();
@@ -546,12 +553,7 @@ impl Session {
                 {
                     continue;
                 }
-                self.request(
-                    url.clone(),
-                    ResourceKind::Grammar,
-                    Purpose::Grammar { url },
-                    now,
-                );
+                self.request(url.clone(), ResourceKind::Grammar, Purpose::Grammar { url });
             } else {
                 if self.scripts.contains_key(&url)
                     || self
@@ -566,7 +568,6 @@ impl Session {
                     url.clone(),
                     ResourceKind::Script,
                     Purpose::Script { url, loc },
-                    now,
                 );
             }
         }
@@ -575,7 +576,7 @@ impl Session {
     }
 
     /// Once every prefetch has answered, links grammars and initializes.
-    fn maybe_loaded(&mut self, _now: Instant) -> Step {
+    fn maybe_loaded(&mut self, now: Instant) -> Step {
         if !self.fetches.is_empty() {
             self.wait = Wait::Fetch;
             return Step::Wait;
@@ -629,22 +630,25 @@ impl Session {
                 return self.run_frames(
                     vec![Frame::Init(InitTarget::Root, 0)],
                     Then::AfterRootInit { dialog },
-                    _now,
+                    now,
                 );
             }
+        }
+        let is_root = self.root.as_ref().is_some_and(|r| {
+            Arc::ptr_eq(r, &doc) || r.url_without_fragment() == doc.url_without_fragment()
+        });
+        if is_root {
+            // The root is the current document: its variables live in the
+            // application scope already.
+            self.js.enter(Scope::Document);
+            return Step::Then(Then::AfterDocInit { dialog });
         }
         Step::Then(Then::AfterRootInit { dialog })
     }
 
     /// `<subdialog>` (§2.3.4): evaluate the parameters in the caller's
     /// context and fetch the target.
-    pub(super) fn start_subdialog(
-        &mut self,
-        _doc: &Arc<Document>,
-        sd: &Subdialog,
-        _i: usize,
-        now: Instant,
-    ) -> Step {
+    pub(super) fn start_subdialog(&mut self, sd: &Subdialog, now: Instant) -> Step {
         let mut params = HashMap::new();
         for p in &sd.params {
             match self.param_value(p) {
@@ -731,12 +735,7 @@ impl Session {
     }
 
     /// `<data>` (VoiceXML 2.1 §4): fetch XML, suspend, bind its DOM.
-    pub(super) fn start_data(
-        &mut self,
-        d: &model::Data,
-        scope: Scope,
-        _now: Instant,
-    ) -> Result<(), Event> {
+    pub(super) fn start_data(&mut self, d: &model::Data, scope: Scope) -> Result<(), Event> {
         let url = match &d.src {
             Computed::Static(u) => u.clone(),
             Computed::Dynamic(e) => {

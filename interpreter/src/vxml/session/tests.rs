@@ -1023,3 +1023,191 @@ fn pin_retries_in_a_subdialog_transcript() {
     d.silence();
     insta::assert_snapshot!("pin_retries_failure", d.text());
 }
+
+#[test]
+fn bridge_transfer_offers_its_grammars() {
+    let page = vxml(
+        r#"<form><transfer name="t" destexpr="'sip:agent@example.com'" type="bridge" aaiexpr="'k=v'" connecttimeout="10s">
+        <grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">*</rule></grammar></transfer></form>"#,
+    );
+    let mut s = Session::new(
+        SessionConfig::new(Url::parse("http://app.test/main.vxml").expect("URL")),
+        Instant::now(),
+    );
+    let now = Instant::now();
+    let mut req = None;
+    while let Some(out) = s.poll_output() {
+        match out {
+            Output::Fetch(r) => s.handle_fetched(
+                r.id,
+                FetchResult::Ok(Fetched {
+                    url: r.url.clone(),
+                    content_type: None,
+                    bytes: Arc::from(page.as_bytes()),
+                    compiled: None,
+                }),
+                now,
+            ),
+            Output::Transfer(t) => req = Some(t),
+            _ => {}
+        }
+    }
+    let t = req.expect("a transfer");
+    assert_eq!(t.kind, TransferType::Bridge);
+    assert_eq!(t.dest, "sip:agent@example.com");
+    assert_eq!(t.aai.as_deref(), Some("k=v"));
+    assert_eq!(t.connecttimeout, Duration::from_secs(10));
+    assert_eq!(t.grammars.len(), 1);
+    assert_eq!(t.grammars[0].mode, GrammarMode::Dtmf);
+}
+
+#[test]
+fn platform_properties_sit_below_the_documents() {
+    let page = vxml(&format!(
+        r#"<form><field name="a"><prompt>A.</prompt>{YESNO}</field></form>"#
+    ));
+    let mut d = Driver::with_config(&[("main.vxml", &page)], |c| {
+        c.platform_properties = vec![
+            ("timeout".into(), "7s".into()),
+            ("com.genesyslab.tenant".into(), "t1".into()),
+        ];
+    });
+    let before = d.now;
+    d.silence();
+    assert_eq!(d.now - before, Duration::from_secs(7));
+    assert!(d.text().contains("event noinput"), "{}", d.text());
+}
+
+#[test]
+fn going_to_the_root_document_keeps_its_variables() {
+    let root = r##"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+      <var name="count" expr="0"/>
+      <form id="menu"><block><prompt>Root count <value expr="application.count"/>.</prompt><exit/></block></form></vxml>"##;
+    let leaf = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" application="root.vxml">
+      <form><block><assign name="application.count" expr="5"/><goto next="root.vxml#menu"/></block></form></vxml>"#;
+    let d = Driver::new(&[("leaf.vxml", leaf), ("root.vxml", root)]);
+    assert_eq!(d.text(), "S: Root count 5.\nexit ");
+}
+
+#[test]
+fn missing_subdialog_dialog_is_caught_by_the_caller() {
+    let main = vxml(
+        r#"<form><subdialog name="s" src="sub.vxml#nope"><catch event="error.badfetch"><log>caller caught</log><exit/></catch></subdialog></form>"#,
+    );
+    let sub = vxml(r#"<form id="yes"><block><return/></block></form>"#);
+    let d = Driver::new(&[("main.vxml", &main), ("sub.vxml", &sub)]);
+    assert_eq!(d.text(), "event error.badfetch\nlog caller caught\nexit ");
+}
+
+/// Runs a page with a fixed mix of inputs and checks the session never
+/// panics, never emits without bound and either ends or waits.
+fn exercise(pages: &[(&str, &str)]) -> String {
+    let inputs = [
+        "1", "say:yes", "silence", "2", "say:help", "#", "silence", "hangup",
+    ];
+    let mut d = Driver::new(pages);
+    for i in inputs {
+        if d.s.is_finished() {
+            break;
+        }
+        match i {
+            "silence" => {
+                d.silence();
+            }
+            "hangup" => {
+                d.hangup();
+            }
+            other => match other.strip_prefix("say:") {
+                Some(w) => {
+                    d.say(w);
+                }
+                None => {
+                    d.press(other);
+                }
+            },
+        }
+        // Answer platform requests so the dialog can go on.
+        if d.lines.last().is_some_and(|l| l.starts_with("record ")) {
+            d.s.handle_record_result(RecordResult::NoInput, d.now);
+            d.pump();
+        }
+        if d.lines.last().is_some_and(|l| l.starts_with("transfer ")) {
+            d.s.handle_transfer_result(
+                TransferResult::Completed {
+                    status: "noanswer".into(),
+                    duration: Duration::ZERO,
+                },
+                d.now,
+            );
+            d.pump();
+        }
+    }
+    d.hangup();
+    assert!(d.s.is_finished(), "{}", d.text());
+    d.text()
+}
+
+#[test]
+fn the_compilers_test_pages_run_to_an_end() {
+    let root = vxml(
+        r#"<var name="appvar" expr="1"/><link event="help"><grammar mode="voice" xml:lang="en-US" version="1.0" root="h" xmlns="http://www.w3.org/2001/06/grammar"><rule id="h">assist</rule></grammar></link>"#,
+    );
+    let grammar = r#"<?xml version="1.0"?><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" mode="voice" xml:lang="en-US" root="r"><rule id="r" scope="public">yes</rule></grammar>"#;
+    let sub = vxml(
+        r#"<form id="ask"><block><return/></block></form><form id="lookup"><block><var name="balance" expr="1"/><return namelist="balance"/></block></form>"#,
+    );
+    let report = vxml("<form><block>Reported.</block></form>");
+    for first in [
+        (
+            "every.vxml",
+            include_str!("../parse/testdata/every-element.vxml"),
+        ),
+        (
+            "big.vxml",
+            include_str!("../parse/testdata/realistic-50k.vxml"),
+        ),
+    ] {
+        let pages = [
+            first,
+            ("root.vxml", root.as_str()),
+            ("quit.grxml", grammar),
+            ("cancel.grxml", grammar),
+            ("account.grxml", grammar),
+            ("menu.js", "var menuLoaded = true;"),
+            ("accounts.xml", "<accounts><account id=\"1\"/></accounts>"),
+            ("pin.vxml", sub.as_str()),
+            ("balance.vxml", sub.as_str()),
+            ("report.jsp", report.as_str()),
+        ];
+        let t = exercise(&pages);
+        // The page really ran: it spoke or listened before the final hangup.
+        assert!(t.contains("S: ") || t.contains("listen "), "{t}");
+    }
+}
+
+#[test]
+fn hotword_prompts_ignore_input_that_matches_nothing() {
+    let page = vxml(&format!(
+        r#"<form><field name="a"><prompt bargeintype="hotword">A long prompt.</prompt>{YESNO}
+        <filled><log><value expr="a"/></log></filled></field></form>"#
+    ));
+    let mut d = Driver::holding_plays(&[("main.vxml", &page)]);
+    d.press("7");
+    assert!(
+        !d.text().contains("stop") && !d.text().contains("nomatch"),
+        "{}",
+        d.text()
+    );
+    d.press("2");
+    assert!(d.text().ends_with("stop\nlog no\nexit "), "{}", d.text());
+}
+
+#[test]
+fn a_runaway_script_is_a_semantic_error_not_a_hang() {
+    let page = vxml(r#"<form><block><script>while (true) {}</script></block></form>"#);
+    let d = Driver::with_config(&[("main.vxml", &page)], |c| {
+        c.limits.script_loop_iterations = 10_000
+    });
+    assert!(d.text().contains("error error.semantic"), "{}", d.text());
+    assert!(d.s.is_finished());
+}
