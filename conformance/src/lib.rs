@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod srgs;
+pub mod vxml;
 
 /// A result table shared by the conformance runners: rendered as Markdown,
 /// one row per test case.

@@ -4,5 +4,6 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod conformance_driver;
 pub mod testing;
 pub mod text;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod conformance;
 pub mod grammar;
 pub mod run;
 
@@ -26,6 +27,9 @@ enum Command {
     /// Check grammars and run SRGS grammar test sets.
     #[command(subcommand)]
     Grammar(grammar::GrammarCommand),
+    /// Run VoiceXML conformance suites and compare their reports.
+    #[command(subcommand)]
+    Conformance(conformance::ConformanceCommand),
 }
 
 /// Sets up `tracing` output on standard error; `RUST_LOG` overrides `-v`.
@@ -50,5 +54,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Grammar(cmd) => grammar::run(cmd),
+        Command::Conformance(cmd) => conformance::run(cmd),
     }
 }

@@ -1,0 +1,1 @@
+function libValue() { return 'lib'; }
