@@ -270,16 +270,17 @@ pub(super) fn document(root: &xml::Element, url: Arc<Url>) -> Result<Document, C
             _ => b.misplaced(child, root)?,
         }
     }
+    // A `#fragment` naming no dialog is not a compile error: VoiceXML 2.0 §5.3.7 throws `error.badfetch`
+    // when the `<goto>` (or link, choice, submit) executes, so the document's own handlers can catch it.
     for (id, at) in &b.dialog_refs {
         if !doc.dialog_index.contains_key(id) {
-            return Err(CompileError::new(
-                &url,
-                at.pos,
-                format!(
-                    "{} refers to '#{id}', but this document has no dialog with that id",
-                    at.tag
-                ),
-            ));
+            tracing::debug!(
+                url = %url,
+                line = at.pos.line,
+                column = at.pos.column,
+                "{} refers to '#{id}', which names no dialog in this document",
+                at.tag
+            );
         }
     }
     Ok(doc)
