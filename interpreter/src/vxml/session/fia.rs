@@ -295,8 +295,17 @@ impl Session {
         let Some((doc, index)) = self.current_dialog() else {
             return Step::Finish(Ending::Exit(ExitValue::None));
         };
-        if let Some(d) = self.dialog.as_mut() {
-            d.params = None;
+        // §2.3.4: every <param> of the calling <subdialog> must match a <var> of the dialog.
+        let unmatched = self
+            .dialog
+            .as_mut()
+            .and_then(|d| d.params.take())
+            .and_then(|p| p.into_keys().min());
+        if let (Some(name), Some(dialog)) = (unmatched, doc.dialogs.get(index)) {
+            return Step::Throw(Event::semantic(
+                dialog.loc(),
+                format!("the subdialog parameter '{name}' matches no <var> of this dialog"),
+            ));
         }
         if let Some(Dialog::Form(form)) = doc.dialogs.get(index) {
             for item in &form.items {
