@@ -173,6 +173,13 @@ impl Session {
                 Ok(true)
             }
             None => {
+                if let Some((event, message)) = self.failed.get(url.as_str()) {
+                    return Err(Event::new(
+                        event.clone(),
+                        Some(format!("{loc}: {message}")),
+                        Some(loc.clone()),
+                    ));
+                }
                 self.request(
                     url.clone(),
                     super::ResourceKind::Script,

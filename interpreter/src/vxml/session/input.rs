@@ -182,6 +182,13 @@ impl Session {
         let mut base = url.clone();
         base.set_fragment(None);
         let Some(found) = self.grammars.get(base.as_str()).cloned() else {
+            if let Some((event, message)) = self.failed.get(base.as_str()) {
+                return Err(Event::new(
+                    event.clone(),
+                    Some(format!("{}: {message}", g.loc)),
+                    Some(g.loc.clone()),
+                ));
+            }
             return Err(Event::badfetch(
                 &g.loc,
                 format!("the grammar {url} was not loaded"),

@@ -124,6 +124,9 @@ pub struct Session {
     grammars: HashMap<String, Grammar>,
     /// Fetched `<script src>` texts by URL.
     scripts: HashMap<Url, Arc<str>>,
+    /// Grammars and scripts a page named whose prefetch failed: (event, message) by URL. The event is
+    /// thrown when the element that needs the resource runs, where the page's handlers can catch it.
+    failed: HashMap<String, (String, String)>,
     messages: VecDeque<ExternalMessage>,
     /// A page waiting for its prefetched resources.
     loading: Option<navigation::Loading>,
@@ -176,6 +179,7 @@ impl Session {
             subdialogs: Vec::new(),
             grammars: HashMap::new(),
             scripts: HashMap::new(),
+            failed: HashMap::new(),
             messages: VecDeque::new(),
             loading: None,
             pending_params: None,

@@ -291,6 +291,13 @@ impl Session {
         let fetched = match result {
             FetchResult::Ok(f) => f,
             FetchResult::Err { event, message } => {
+                if self.loading.is_some()
+                    && let Purpose::Grammar { url } | Purpose::Script { url, .. } = &purpose
+                {
+                    // A prefetch: the page still loads; the element that needs the resource throws.
+                    self.failed.insert(url.to_string(), (event, message));
+                    return self.maybe_loaded(now);
+                }
                 self.suspended = None;
                 self.loading = None;
                 self.fetches.clear();
@@ -540,6 +547,7 @@ impl Session {
         self.doc = Some(doc.clone());
         self.dialog = None;
         self.root = root.clone();
+        self.failed.clear();
         let mut urls: Vec<(Url, bool)> = Vec::new();
         collect_resources(&doc, &mut urls);
         if new_root && let Some(r) = &root {
