@@ -10,18 +10,22 @@
 //! are stalls (a collection, or the scheduler preempting the worker: CPU time
 //! tells them apart).
 //!
+//! At most `--running` workers (default: the number of CPUs) execute a step
+//! at any moment; the others wait for a permit, as idle calls wait for their
+//! caller.
+//!
 //! Each K runs in a child process of its own so the resident-memory figures of
 //! one run are not blurred by memory a previous run freed but kept.
 //!
 //! Run: `cargo bench -p vxp-interpreter --bench sessions_load -- [--sessions 10000]
-//! [--per-thread 10,25,50,100,200] [--threads N] [--steps 100000]`. `--threads N`
+//! [--per-thread 10,25,50,100,200] [--threads N] [--steps 100000] [--running CPUs]`. `--threads N`
 //! replaces the K list: the sessions are split evenly over N threads.
 #![allow(clippy::print_stdout)]
 
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -48,6 +52,7 @@ struct Args {
     per_thread: Vec<usize>,
     threads: Option<usize>,
     steps: usize,
+    running: usize,
     child: bool,
 }
 
@@ -58,6 +63,7 @@ impl Args {
             per_thread: vec![10, 25, 50, 100, 200],
             threads: None,
             steps: 100_000,
+            running: thread::available_parallelism().map_or(2, |n| n.get()),
             child: false,
         };
         let mut it = std::env::args().skip(1);
@@ -73,13 +79,14 @@ impl Args {
                 }
                 "--threads" => a.threads = Some(number(&value("--threads")?)?),
                 "--steps" => a.steps = number(&value("--steps")?)?,
+                "--running" => a.running = number(&value("--running")?)?,
                 "--child" => a.child = true,
                 // `cargo bench` passes `--bench`; criterion-style filters are
                 // meaningless here.
                 _ => {}
             }
         }
-        if a.sessions == 0 || a.per_thread.contains(&0) || a.threads == Some(0) {
+        if a.sessions == 0 || a.running == 0 || a.per_thread.contains(&0) || a.threads == Some(0) {
             return Err("counts must be positive".to_string());
         }
         Ok(a)
@@ -122,6 +129,41 @@ fn histogram() -> Histogram<u64> {
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Run permits: at most this many workers execute a step at once, as on a
+/// platform where calls wait on the caller most of the time and the runnable
+/// workers never outnumber the cores. Without it every worker would be
+/// runnable at once and a step's wall time would measure the kernel
+/// scheduler's round over hundreds of busy threads, not the session.
+struct Cores {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Cores {
+    fn new(n: usize) -> Cores {
+        Cores {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) {
+        let mut free = self.free.lock().expect("no worker panics holding the lock");
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .expect("no worker panics holding the lock");
+        }
+        *free -= 1;
+    }
+
+    fn release(&self) {
+        *self.free.lock().expect("no worker panics holding the lock") += 1;
+        self.freed.notify_one();
+    }
 }
 
 /// What one worker thread saw.
@@ -246,6 +288,7 @@ struct Work {
     sessions: usize,
     steps: u64,
     page: Compiled,
+    cores: Arc<Cores>,
     created: Arc<Barrier>,
     go: Arc<Barrier>,
     done: Arc<Barrier>,
@@ -261,6 +304,7 @@ fn worker(w: Work) -> Tally {
     let started = Instant::now();
     let mut lives: Vec<Live> = (0..w.sessions)
         .map(|_| {
+            w.cores.acquire();
             let mut live = Live {
                 s: Session::new(SessionConfig::new(url.clone()), base),
                 ended: false,
@@ -268,6 +312,7 @@ fn worker(w: Work) -> Tally {
             if !drain(&mut live, &url, &w.page, base, &mut t) {
                 t.no_listen += 1;
             }
+            w.cores.release();
             live
         })
         .collect();
@@ -288,6 +333,7 @@ fn worker(w: Work) -> Tally {
         if live.ended {
             continue;
         }
+        w.cores.acquire();
         if live.s.poll_timeout().is_some_and(|d| d <= now) {
             t.timeouts += 1;
             live.s.handle_timeout(now);
@@ -300,6 +346,7 @@ fn worker(w: Work) -> Tally {
         let listened = drain(live, &url, &w.page, now, &mut t);
         let wall = t0.elapsed();
         let cpu = thread_cpu().saturating_sub(cpu0);
+        w.cores.release();
         t.steps += 1;
         if !listened && !live.ended {
             t.no_listen += 1;
@@ -332,6 +379,7 @@ fn run(args: &Args, k: usize) -> Result<(), String> {
     let page: Compiled = doc;
     let (threads, per_thread) = args.layout(k);
     let rss_before = rss_kib();
+    let cores = Arc::new(Cores::new(args.running));
     let created = Arc::new(Barrier::new(threads + 1));
     let go = Arc::new(Barrier::new(threads + 1));
     let done = Arc::new(Barrier::new(threads + 1));
@@ -349,6 +397,7 @@ fn run(args: &Args, k: usize) -> Result<(), String> {
             sessions,
             steps: steps / threads_u64 + u64::from(i < steps % threads_u64),
             page: page.clone(),
+            cores: cores.clone(),
             created: created.clone(),
             go: go.clone(),
             done: done.clone(),
@@ -380,8 +429,9 @@ fn run(args: &Args, k: usize) -> Result<(), String> {
     let per_session_end = rss_end.saturating_sub(rss_before) as f64 / args.sessions as f64;
     let throughput = total.steps as f64 / elapsed.as_secs_f64();
     println!(
-        "run: {} sessions on {threads} threads (at most {per_thread} per thread), {} steps in {:.2} s",
+        "run: {} sessions on {threads} threads (at most {per_thread} per thread, {} stepping at once), {} steps in {:.2} s",
         args.sessions,
+        args.running,
         total.steps,
         elapsed.as_secs_f64()
     );
@@ -484,6 +534,8 @@ fn main() -> Result<(), String> {
             &k.to_string(),
             "--steps",
             &args.steps.to_string(),
+            "--running",
+            &args.running.to_string(),
         ]);
         if let Some(n) = args.threads {
             cmd.args(["--threads", &n.to_string()]);
