@@ -27,7 +27,7 @@ fn directory_xml() -> String {
     for f in 0..100 {
         for l in 0..100 {
             s.push_str(&format!(
-                "<item>{} {}<tag>out = {};</tag></item>",
+                "<item>{} {}<tag>out = {};</tag></item>\n",
                 name(f, "n"),
                 name(l, "son"),
                 f * 100 + l

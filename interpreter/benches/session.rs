@@ -83,6 +83,14 @@ fn step(c: &mut Criterion) {
     });
 }
 
+/// CPU time the current thread has run (`/proc/thread-self/schedstat`), to
+/// tell work from waiting on a shared machine.
+fn thread_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
 fn rss_kib() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
@@ -102,6 +110,8 @@ fn population() {
         .collect();
     let after = rss_kib();
     let mut samples: Vec<Duration> = Vec::with_capacity(STEPS);
+    let cpu_start = thread_cpu_time();
+    let wall_start = Instant::now();
     for i in 0..STEPS {
         let s = &mut sessions[(i * 7919) % SESSIONS];
         let t = Instant::now();
@@ -109,6 +119,15 @@ fn population() {
         let ok = drain(s, &url, &mut compiled, now);
         samples.push(t.elapsed());
         assert!(ok, "the session stopped listening");
+    }
+    let wall = wall_start.elapsed();
+    if let (Some(a), Some(b)) = (cpu_start, thread_cpu_time()) {
+        println!(
+            "session/population: thread CPU time {:?} of {:?} wall: {:?} CPU per step",
+            b.saturating_sub(a),
+            wall,
+            b.saturating_sub(a) / STEPS as u32
+        );
     }
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];

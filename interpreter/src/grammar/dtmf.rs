@@ -1,5 +1,7 @@
 //! DTMF collection (VoiceXML 2.0 §6.3.3 `termchar`, `interdigittimeout`,
-//! `termtimeout`) as a clock-free state machine.
+//! `termtimeout`) as a clock-free state machine, and the end-of-utterance
+//! waits of speech (`completetimeout`, `incompletetimeout`) for inputs that
+//! arrive word by word.
 //!
 //! ```text
 //! let mut c = DtmfCollector::new(params);
@@ -157,6 +159,34 @@ impl DtmfCollector {
     }
 }
 
+/// The speech end-of-utterance properties (VoiceXML 2.0 §6.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpeechTimeouts {
+    /// `completetimeout`: silence after a complete match that could go on.
+    pub complete: Duration,
+    /// `incompletetimeout`: silence after words that match no grammar yet.
+    pub incomplete: Duration,
+}
+
+impl SpeechTimeouts {
+    /// How long to wait for more words after `r` before it becomes final:
+    /// `None` means decide now (a complete match nothing can extend is the
+    /// result, a nomatch is a nomatch); after the wait a `Match` is the
+    /// result and a `Prefix` is a nomatch.
+    pub fn wait_after(&self, r: &Recognition) -> Option<Duration> {
+        match r {
+            Recognition::Match {
+                extendable: true, ..
+            } => Some(self.complete),
+            Recognition::Prefix => Some(self.incomplete),
+            Recognition::Match {
+                extendable: false, ..
+            }
+            | Recognition::NoMatch => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +290,25 @@ mod tests {
 
         let mut col = DtmfCollector::new(params(Some('#')));
         assert_eq!(col.handle_digit('*', t0, &c), DtmfStep::NoMatch);
+    }
+
+    #[test]
+    fn speech_waits_follow_completeness() {
+        let t = SpeechTimeouts {
+            complete: Duration::from_millis(300),
+            incomplete: Duration::from_millis(1500),
+        };
+        let g = Grammar::from_abnf(
+            "#ABNF 1.0;\nroot $r;\n$r = call bob [smith];",
+            &url::Url::parse("http://x.example/g.gram").expect("url"),
+        )
+        .expect("grammar");
+        let c = cand(&g);
+        let wait = |s: &str| t.wait_after(&recognize(&c, Input::Words(s), 1));
+        assert_eq!(wait("call"), Some(Duration::from_millis(1500)));
+        assert_eq!(wait("call bob"), Some(Duration::from_millis(300)));
+        assert_eq!(wait("call bob smith"), None);
+        assert_eq!(wait("hello"), None);
     }
 
     #[test]

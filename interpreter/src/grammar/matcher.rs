@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -136,10 +137,16 @@ pub(crate) struct GrammarMatch<T> {
 }
 
 /// Matches `input` against every candidate whose mode fits, and returns the
-/// hypotheses in candidate order (the caller's §3.1.4 precedence). Inputs of
-/// more than [`MAX_INPUT_TOKENS`] keys or words do not match.
+/// hypotheses in candidate order (the caller's §3.1.4 precedence). Empty
+/// input and inputs of more than [`MAX_INPUT_TOKENS`] keys or words do not
+/// match.
 pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) -> Recognition {
     let tokens = Tokens::new(input);
+    if tokens.norm.is_empty() {
+        // Silence is `noinput`, never a recognition, even for grammars
+        // that can match the empty sequence.
+        return Recognition::NoMatch;
+    }
     if tokens.norm.len() > MAX_INPUT_TOKENS {
         tracing::debug!(
             tokens = tokens.norm.len(),
@@ -155,13 +162,13 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
         }
         match &*cand.grammar.inner {
             Kind::Srgs(c) => {
-                let m = match_compiled(c, &tokens.norm);
+                let m = match_compiled(c, &tokens.norm, max_nbest);
                 extendable |= m.open;
-                if let Some(parse) = m.full {
+                for (parse, confidence) in m.full.unwrap_or_default() {
                     hypotheses.push(Hypothesis {
                         key: cand.key,
                         utterance: tokens.utterance(),
-                        confidence: 1.0,
+                        confidence,
                         mode: tokens.mode,
                         parse,
                         builtin: None,
@@ -195,6 +202,9 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
             Recognition::NoMatch
         };
     }
+    // Best derivations first, in the caller's precedence order; alternative
+    // readings of an ambiguous grammar after them.
+    hypotheses.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     hypotheses.truncate(max_nbest.max(1));
     Recognition::Match {
         hypotheses,
@@ -202,42 +212,83 @@ pub fn recognize(cands: &[Candidate<'_>], input: Input<'_>, max_nbest: usize) ->
     }
 }
 
-/// Matches normalized tokens against a compiled grammar's root rule.
-pub(crate) fn match_compiled(g: &Compiled, toks: &[String]) -> GrammarMatch<ParseNode> {
-    let Some(root) = g.root else {
-        return GrammarMatch {
-            full: None,
-            open: false,
-        };
+/// Matches normalized tokens against a compiled grammar's root rule. On a
+/// full match, up to `nbest` derivations come back, best first, each with a
+/// confidence: the preferred derivation scores 1.0; the others differ from
+/// it in one ambiguous `one-of` and score by that alternative's weight
+/// relative to the preferred one.
+pub(crate) fn match_compiled(
+    g: &Compiled,
+    toks: &[String],
+    nbest: usize,
+) -> GrammarMatch<Vec<(ParseNode, f32)>> {
+    let none = GrammarMatch {
+        full: None,
+        open: false,
     };
+    let Some(root) = g.root else { return none };
     let Ok(n) = u32::try_from(toks.len()) else {
-        return GrammarMatch {
-            full: None,
-            open: false,
-        };
+        return none;
     };
     let rule = &g.rules[root as usize];
     let mut m = Matcher {
         g,
         toks,
         n,
-        memo: HashMap::new(),
+        memo: Memo::default(),
         depth: 0,
+        choices: Some(Vec::new()),
+        overrides: HashMap::new(),
     };
     let r = m.eval(rule.body, 0);
-    let full = if r.ends.contains(&n) {
-        m.depth = 0;
-        let mut children = Vec::new();
-        m.build(rule.body, 0, n, &mut children)
-            .then(|| ParseNode::Rule {
-                name: rule.name.clone(),
-                rule: rule.name.clone(),
-                children,
-            })
-    } else {
-        None
+    if !r.ends.contains(&n) {
+        return GrammarMatch {
+            full: None,
+            open: r.open,
+        };
+    }
+    let root_node = |children| ParseNode::Rule {
+        name: rule.name.clone(),
+        rule: rule.name.clone(),
+        children,
     };
-    GrammarMatch { full, open: r.open }
+    let mut parses = Vec::new();
+    m.depth = 0;
+    let mut children = Vec::new();
+    if m.build(rule.body, 0, n, &mut children) {
+        parses.push((root_node(children), 1.0));
+    }
+    let choices = m.choices.take().unwrap_or_default();
+    'outer: for (alt_id, s, e, viable) in choices {
+        let Some(&(_, best_w)) = viable.first() else {
+            continue;
+        };
+        for &(item, w) in viable.iter().skip(1) {
+            if parses.len() >= nbest.max(1) {
+                break 'outer;
+            }
+            m.overrides.clear();
+            m.overrides.insert((alt_id, s, e), item);
+            m.depth = 0;
+            let mut children = Vec::new();
+            if m.build(rule.body, 0, n, &mut children) {
+                let node = root_node(children);
+                if parses.iter().all(|(p, _)| *p != node) {
+                    let conf = if best_w > 0.0 {
+                        (w / best_w).min(1.0)
+                    } else {
+                        1.0
+                    };
+                    parses.push((node, conf));
+                }
+            }
+        }
+    }
+    parses.truncate(nbest.max(1));
+    GrammarMatch {
+        full: (!parses.is_empty()).then_some(parses),
+        open: r.open,
+    }
 }
 
 #[derive(Debug, Default)]
@@ -248,12 +299,73 @@ struct Ends {
     open: bool,
 }
 
+/// Hashes the memo's (expression, start) keys: they are already unique
+/// integers, so one multiply spreads them well and is much cheaper than
+/// SipHash on this hot path.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type Memo = HashMap<u64, Rc<Ends>, BuildHasherDefault<KeyHasher>>;
+
+/// The alternatives of a `one-of` worth trying at a position.
+enum Cands<'a> {
+    /// Every alternative, `0..n`.
+    All(u32),
+    /// Those the first-word index lists.
+    Slice(&'a [u32]),
+    /// Index entries merged with the always-tried ones.
+    Owned(Vec<u32>),
+}
+
+impl Cands<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::All(n) => *n as usize,
+            Self::Slice(s) => s.len(),
+            Self::Owned(v) => v.len(),
+        }
+    }
+
+    fn at(&self, i: usize) -> u32 {
+        match self {
+            Self::All(_) => u32::try_from(i).unwrap_or(u32::MAX),
+            Self::Slice(s) => s[i],
+            Self::Owned(v) => v[i],
+        }
+    }
+}
+
+/// An ambiguous `one-of` met while building the preferred derivation: the
+/// alternative expression, its span, and every alternative deriving that
+/// span (preferred first).
+type Choice = (ExprId, u32, u32, Vec<(ExprId, f32)>);
+
 struct Matcher<'a> {
     g: &'a Compiled,
     toks: &'a [String],
     n: u32,
-    memo: HashMap<u64, Rc<Ends>>,
+    memo: Memo,
     depth: u32,
+    /// Collects ambiguous choices during the first build (for N-best).
+    choices: Option<Vec<Choice>>,
+    /// Forced alternatives for (one-of, start, end) when rebuilding.
+    overrides: HashMap<(ExprId, u32, u32), ExprId>,
 }
 
 fn key(e: ExprId, s: u32) -> u64 {
@@ -266,7 +378,7 @@ fn merge(into: &mut Vec<u32>, from: &[u32]) {
     into.dedup();
 }
 
-impl Matcher<'_> {
+impl<'a> Matcher<'a> {
     fn eval(&mut self, id: ExprId, s: u32) -> Rc<Ends> {
         let cacheable = !matches!(
             self.g.expr(id),
@@ -280,7 +392,14 @@ impl Matcher<'_> {
             return Rc::new(Ends::default());
         }
         self.depth += 1;
-        let r = Rc::new(self.compute(id, s));
+        let r = match self.g.expr(id) {
+            // A resolved reference shares its rule body's result.
+            Expr::Ref(rr) => match rr.target {
+                Some(rule) => self.eval(self.g.rules[rule as usize].body, s),
+                None => Rc::new(Ends::default()),
+            },
+            _ => Rc::new(self.compute(id, s)),
+        };
         self.depth -= 1;
         if cacheable {
             self.memo.insert(key(id, s), r.clone());
@@ -349,8 +468,8 @@ impl Matcher<'_> {
                 let mut ends = Vec::new();
                 let mut open = false;
                 let candidates = self.alt_candidates(alt, s, &mut open);
-                for i in candidates {
-                    if let Some(&(item, _)) = alt.items.get(i as usize) {
+                for k in 0..candidates.len() {
+                    if let Some(&(item, _)) = alt.items.get(candidates.at(k) as usize) {
                         let r = self.eval(item, s);
                         open |= r.open;
                         ends.extend_from_slice(&r.ends);
@@ -361,17 +480,8 @@ impl Matcher<'_> {
                 Ends { ends, open }
             }
             Expr::Repeat { child, min, max } => self.repeat(*child, *min, *max, s),
-            Expr::Ref(r) => match r.target {
-                Some(rule) => {
-                    let body = g.rules[rule as usize].body;
-                    let r = self.eval(body, s);
-                    Ends {
-                        ends: r.ends.clone(),
-                        open: r.open,
-                    }
-                }
-                None => Ends::default(),
-            },
+            // `eval` answers references from their rule body.
+            Expr::Ref(_) => Ends::default(),
         }
     }
 
@@ -419,21 +529,29 @@ impl Matcher<'_> {
     }
 
     /// The alternatives worth trying at `s`, in document order.
-    fn alt_candidates(&self, alt: &Alternatives, s: u32, open: &mut bool) -> Vec<u32> {
-        match (&alt.index, self.token_at(s)) {
-            (Some(index), Some(tok)) => {
-                let mut c = index.always.clone();
-                if let Some(v) = index.by_word.get(tok) {
-                    c.extend_from_slice(v);
+    fn alt_candidates(&self, alt: &'a Alternatives, s: u32, open: &mut bool) -> Cands<'a> {
+        let all = || Cands::All(u32::try_from(alt.items.len()).unwrap_or(u32::MAX));
+        let Some(index) = &alt.index else {
+            return all();
+        };
+        match self.token_at(s) {
+            Some(tok) => {
+                let listed: &'a [u32] = index.by_word.get(tok).map_or(&[], Vec::as_slice);
+                if index.always.is_empty() {
+                    Cands::Slice(listed)
+                } else if listed.is_empty() {
+                    Cands::Slice(&index.always)
+                } else {
+                    let mut c = index.always.clone();
+                    c.extend_from_slice(listed);
+                    c.sort_unstable();
+                    Cands::Owned(c)
                 }
-                c.sort_unstable();
-                c
             }
-            (Some(index), None) => {
+            None => {
                 *open |= !index.by_word.is_empty();
-                index.always.clone()
+                Cands::Slice(&index.always)
             }
-            (None, _) => (0..u32::try_from(alt.items.len()).unwrap_or(u32::MAX)).collect(),
         }
     }
 
@@ -516,22 +634,30 @@ impl Matcher<'_> {
                 p == e
             }
             Expr::Alt(alt) => {
-                let mut best: Option<(ExprId, f32)> = None;
-                for i in self.alt_candidates(alt, s, &mut false) {
-                    let Some(&(item, w)) = alt.items.get(i as usize) else {
+                if let Some(&item) = self.overrides.get(&(id, s, e)) {
+                    return self.build(item, s, e, out);
+                }
+                // Every alternative deriving s..e, by weight then document order.
+                let mut viable: Vec<(ExprId, f32)> = Vec::new();
+                let candidates = self.alt_candidates(alt, s, &mut false);
+                for k in 0..candidates.len() {
+                    let Some(&(item, w)) = alt.items.get(candidates.at(k) as usize) else {
                         continue;
                     };
-                    if best.is_some_and(|(_, bw)| bw >= w) {
-                        continue;
-                    }
                     if self.reaches(item, s, e) {
-                        best = Some((item, w));
+                        viable.push((item, w));
                     }
                 }
-                match best {
-                    Some((item, _)) => self.build(item, s, e, out),
-                    None => false,
+                viable.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let Some(&(item, _)) = viable.first() else {
+                    return false;
+                };
+                if viable.len() > 1
+                    && let Some(choices) = &mut self.choices
+                {
+                    choices.push((id, s, e, viable));
                 }
+                self.build(item, s, e, out)
             }
             Expr::Repeat { child, min, max } => self.build_repeat(*child, *min, *max, s, e, out),
             Expr::Ref(r) => {

@@ -36,10 +36,11 @@ mod dtmf;
 mod encoding;
 mod matcher;
 mod model;
+mod phrase;
 mod sisr;
 mod srgs_xml;
 
-pub use dtmf::{DtmfCollector, DtmfParams, DtmfStep};
+pub use dtmf::{DtmfCollector, DtmfParams, DtmfStep, SpeechTimeouts};
 pub use matcher::{MAX_INPUT_TOKENS, ParseNode, recognize};
 pub use sisr::{FieldSlot, SemanticError, map_to_fields};
 
@@ -183,6 +184,18 @@ impl Grammar {
         } else {
             abnf::parse_with(&text, url, true).map(Self::from_compiled)
         }
+    }
+
+    /// A grammar for the text of a `<choice>` or `<option>`, or a `dtmf`
+    /// attribute (VoiceXML 2.0 §2.2): `approximate` is `accept="approximate"`
+    /// (any in-order subset of the words).
+    pub fn from_phrase(
+        text: &str,
+        mode: Mode,
+        approximate: bool,
+        base: &Url,
+    ) -> Result<Grammar, GrammarError> {
+        phrase::compile(text, mode, approximate, base).map(Self::from_compiled)
     }
 
     /// A builtin grammar by URI: `builtin:dtmf/digits?minlength=3;maxlength=5`,
@@ -337,7 +350,9 @@ pub struct Candidate<'g> {
     pub grammar: &'g Grammar,
     /// The caller's identifier, returned in each [`Hypothesis`].
     pub key: usize,
-    /// The `weight` attribute of the `<grammar>` element.
+    /// The `weight` attribute of the `<grammar>` element. Exact text and
+    /// DTMF matching has no acoustic scores to bias, so it does not reorder
+    /// hypotheses; it is carried for speech servers.
     pub weight: f32,
 }
 

@@ -52,6 +52,10 @@ function __meta(text) {
 
 /// Evaluates the tags of `parse` (SISR 1.0) and returns the root rule's value.
 pub(crate) fn interpret(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue, SemanticError> {
+    if !has_tags(parse) {
+        // Without any tag every rule's value is its text: no script to run.
+        return Ok(JsValue::from(js_string!(parse.text().as_str())));
+    }
     let mut program = String::from("(function () {\n\"use strict\";\n");
     program.push_str(PRELUDE);
     let mut next = 0usize;
@@ -61,6 +65,18 @@ pub(crate) fn interpret(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue,
         .map_err(|e| SemanticError {
             message: e.to_string(),
         })
+}
+
+fn has_tags(node: &ParseNode) -> bool {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n {
+            ParseNode::Tag { .. } => return true,
+            ParseNode::Rule { children, .. } => stack.extend(children),
+            ParseNode::Token(_) => {}
+        }
+    }
+    false
 }
 
 fn js_str(s: &str) -> String {

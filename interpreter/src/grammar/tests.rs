@@ -113,6 +113,23 @@ fn weights_pick_among_ambiguous_alternatives() {
     )
     .expect("compiles");
     assert_eq!(parse(&g, "boston").as_deref(), Some(r#"$r[$b["boston"]]"#));
+    // N-best: the other reading follows, scored by relative weight.
+    match words(&g, "boston") {
+        Recognition::Match { hypotheses, .. } => {
+            let got: Vec<(String, f32)> = hypotheses
+                .iter()
+                .map(|h| (h.parse_string(), h.confidence))
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (r#"$r[$b["boston"]]"#.to_owned(), 1.0),
+                    (r#"$r[$a["boston"]]"#.to_owned(), 0.2)
+                ]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -430,4 +447,58 @@ fn grammars_are_shareable_across_sessions() {
         Some(r#"$r["hi"]"#)
     );
     assert!(format!("{g:?}").contains("rules: 1"));
+}
+
+/// A deterministic stand-in for the fuzz targets: every truncation of some
+/// seed grammars, and each position replaced by syntax characters, must
+/// compile or fail cleanly, and compiled results must match without panic.
+#[test]
+fn mutated_grammars_never_panic() {
+    let seeds = [
+        "#ABNF 1.0 UTF-8;\nlanguage en-US;\nmode voice;\nroot $a;\ntag-format <semantics/1.0>;\nmeta 'in.1' is 'x';\npublic $a = /2/ (hi | \"new york\"!en) [$b] <0-3 /0.5/> {out=1} | $<x.gram#r>~<application/srgs> $GARBAGE;\n$b = {!{ t }!} b<2->;\n",
+        "<?xml version=\"1.0\"?><grammar xmlns=\"http://www.w3.org/2001/06/grammar\" version=\"1.0\" xml:lang=\"en\" mode=\"dtmf\" root=\"a\"><meta name=\"n\" content=\"c\"/><rule id=\"a\" scope=\"public\"><one-of><item weight=\"2\" repeat=\"1-3\" repeat-prob=\".5\">1 2<tag>out=1</tag></item><item><ruleref uri=\"#b\"/><ruleref special=\"NULL\"/></item></one-of></rule><rule id=\"b\"><token>star</token> pound \"3\"</rule></grammar>",
+    ];
+    let u = url();
+    let specials = [
+        "", "$", "<", ">", "(", ")", "[", "]", "{", "}", "|", "\"", ";", "/", "!", "é", "#", "-",
+    ];
+    for seed in seeds {
+        let boundaries: Vec<usize> = (0..=seed.len())
+            .filter(|&i| seed.is_char_boundary(i))
+            .collect();
+        for (k, &i) in boundaries.iter().enumerate() {
+            let next = boundaries.get(k + 1).copied().unwrap_or(seed.len());
+            let mut variants = vec![seed[..i].to_owned()];
+            for s in specials {
+                variants.push(format!("{}{s}{}", &seed[..i], &seed[next..]));
+            }
+            for v in variants {
+                if let Ok(g) = Grammar::from_bytes(v.as_bytes(), None, &u) {
+                    let c = [Candidate {
+                        grammar: &g,
+                        key: 0,
+                        weight: 1.0,
+                    }];
+                    let _ = recognize(&c, Input::Words("hi new york b b"), 2);
+                    let _ = recognize(&c, Input::Dtmf("12*#3"), 2);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn deeply_nested_xml_items_compile_and_match() {
+    let depth = 80;
+    let src = format!(
+        r#"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r"><rule id="r">{}deep{}</rule></grammar>"#,
+        r#"<one-of><item weight="2"><item repeat="1-2">"#.repeat(depth),
+        "</item></item></one-of>".repeat(depth)
+    );
+    let g = xml_grammar(&src).expect("compiles");
+    assert_eq!(parse(&g, "deep").as_deref(), Some(r#"$r["deep"]"#));
+    assert_eq!(
+        parse(&g, "deep deep deep").as_deref(),
+        Some(r#"$r["deep","deep","deep"]"#)
+    );
 }

@@ -113,6 +113,7 @@ impl Cache {
             entry.last_use = self.clock;
             return Ok(entry.code.clone());
         }
+        super::guard::check_source(source)?;
         let code = Rc::new(compile(kind, source, context)?);
         if self.len >= self.capacity {
             self.evict();

@@ -38,6 +38,7 @@
 mod compile;
 mod dom;
 mod error;
+mod guard;
 mod session;
 mod value;
 
@@ -46,11 +47,13 @@ mod tests;
 
 use std::fmt;
 
+use boa_engine::JsString;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::{Attribute, PropertyDescriptor};
-use boa_engine::{Context, JsObject, JsString, JsValue};
 
+/// The engine types the host's API speaks in, so callers need not name boa.
+pub use boa_engine::{Context, JsObject, JsValue};
 pub use error::{ScriptError, ScriptErrorKind};
 pub use session::{Originator, Redirect, SessionInfo};
 
@@ -124,7 +127,7 @@ impl Default for ScriptLimits {
             // native functions (getters, Array callbacks) re-enter the VM.
             recursion: 256,
             stack_size: 16 * 1024,
-            cache_entries: 128,
+            cache_entries: 64,
         }
     }
 }
@@ -185,6 +188,7 @@ impl ScriptHost {
         runtime.set_recursion_limit(limits.recursion);
         runtime.set_stack_size_limit(limits.stack_size);
         runtime.set_backtrace_limit(8);
+        guard::install(&mut context).map_err(|e| ScriptError::from_js(&e, &mut context))?;
         let placeholder = JsObject::with_null_proto();
         placeholder
             .set_integrity_level(boa_engine::object::IntegrityLevel::Frozen, &mut context)

@@ -37,6 +37,24 @@ fn expression_with_trailing_semicolon_still_evaluates() {
 }
 
 #[test]
+fn statement_lists_in_expressions_yield_their_completion_value() {
+    let mut h = in_dialog();
+    assert_eq!(s(&mut h, "var t = 2; t * 3"), "6");
+    // The statement list ran in its own function: nothing leaked into a scope.
+    assert!(!h.is_declared("t"));
+}
+
+#[test]
+fn evaluation_works_outside_executable_content() {
+    let mut h = host();
+    h.enter(Scope::Application);
+    h.enter(Scope::Document);
+    h.declare(Scope::Document, "d", JsValue::from(5)).unwrap();
+    assert_eq!(s(&mut h, "d + 1"), "6");
+    assert!(!h.is_declared("dialog"));
+}
+
+#[test]
 fn inner_scope_shadows_outer() {
     let mut h = in_dialog();
     h.declare(Scope::Application, "x", h.string("app")).unwrap();
@@ -550,4 +568,60 @@ fn sisr_code_can_run_in_the_context() {
         .unwrap();
     h.declare(Scope::Dialog, "out", v).unwrap();
     assert_eq!(s(&mut h, "out.drink"), "coke");
+}
+
+#[test]
+fn deeply_nested_data_cannot_overflow_the_native_stack() {
+    let mut h = in_dialog();
+    let build = "var a = []; for (var i = 0; i < 100000; i++) { a = [a]; }";
+    h.run_script(build, Scope::Dialog).unwrap();
+    for expr in ["String(a)", "a.join()", "JSON.stringify(a)"] {
+        let err = h.eval(expr).unwrap_err();
+        assert_eq!(err.kind, ScriptErrorKind::Native, "{expr}: {err}");
+    }
+    assert_eq!(s(&mut h, "a.flat(Infinity).length"), "1");
+    h.run_script(
+        "var o = {}; for (var i = 0; i < 100000; i++) { o = {o: o}; }",
+        Scope::Dialog,
+    )
+    .unwrap();
+    assert!(h.eval("JSON.stringify(o)").is_err());
+    // Ordinary nesting still works.
+    h.run_script(
+        "var ok = []; for (var i = 0; i < 100; i++) { ok = [ok, i]; }",
+        Scope::Dialog,
+    )
+    .unwrap();
+    assert_eq!(s(&mut h, "String(ok).length > 100"), "true");
+    assert_eq!(
+        s(&mut h, "JSON.stringify({a: [1, {b: 2}]})"),
+        r#"{"a":[1,{"b":2}]}"#
+    );
+    assert_eq!(s(&mut h, "[[1, [2]], 3].flat(Infinity).join('-')"), "1-2-3");
+    assert!(h.eval_bool("typeof Proxy == 'undefined'").unwrap());
+}
+
+#[test]
+fn deeply_nested_source_is_rejected_before_parsing() {
+    let mut h = in_dialog();
+    let deep = "(".repeat(100_000) + "1" + &")".repeat(100_000);
+    assert_eq!(h.eval(&deep).unwrap_err().kind, ScriptErrorKind::Syntax);
+    let unary = "-".repeat(100_000) + "1";
+    assert_eq!(h.eval(&unary).unwrap_err().kind, ScriptErrorKind::Syntax);
+    let script = "var x = ".to_owned() + &"[".repeat(100_000);
+    assert_eq!(
+        h.run_script(&script, Scope::Anonymous).unwrap_err().kind,
+        ScriptErrorKind::Syntax
+    );
+    // Brackets inside strings and comments do not count.
+    let text = format!("'{}' // {}", "(".repeat(1000), "[".repeat(1000));
+    assert_eq!(s(&mut h, &text).len(), 1000);
+}
+
+#[test]
+fn session_variables_snapshot() {
+    let mut h = in_dialog();
+    h.set_session(&sample_session()).unwrap();
+    let session = h.lookup("session").unwrap();
+    insta::assert_json_snapshot!("session_variables", h.to_json(&session));
 }

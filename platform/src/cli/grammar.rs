@@ -59,13 +59,18 @@ fn check(file: &Path) -> anyhow::Result<(bool, String)> {
     let url = Url::from_file_path(&abs)
         .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?;
     let media = media_type(file);
+    // A referenced grammar that does not compile is reported by its own error.
+    let nested_error = std::cell::RefCell::new(None);
     let compiled = Grammar::from_bytes(&bytes, media, &url).and_then(|g| {
         g.link(&|u: &Url| {
             let path = u.to_file_path().ok()?;
             let bytes = std::fs::read(&path).ok()?;
-            Grammar::from_bytes(&bytes, media_type(&path), u).ok()
+            Grammar::from_bytes(&bytes, media_type(&path), u)
+                .map_err(|e| nested_error.borrow_mut().get_or_insert(e).clone())
+                .ok()
         })
     });
+    let compiled = compiled.map_err(|e| nested_error.into_inner().unwrap_or(e));
     Ok(match compiled {
         Ok(g) => (
             true,
@@ -86,5 +91,55 @@ fn media_type(path: &Path) -> Option<&'static str> {
         Some("grxml") => Some("application/srgs+xml"),
         Some("gram") => Some("application/srgs"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_reports_ok_or_position() {
+        let dir = std::env::temp_dir().join(format!("vxp-grammar-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let good = dir.join("good.gram");
+        std::fs::write(
+            &good,
+            "#ABNF 1.0;\nlanguage en-US;\nroot $r;\n$r = hi | $<names.gram#n>;\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("names.gram"),
+            "#ABNF 1.0;\nlanguage en-US;\npublic $n = bob;\n",
+        )
+        .expect("write");
+        let (ok, line) = check(&good).expect("runs");
+        assert!(ok, "{line}");
+        assert!(line.ends_with(": ok (voice, 1 rules, root r)"), "{line}");
+
+        let bad = dir.join("bad.grxml");
+        std::fs::write(
+            &bad,
+            "<grammar xmlns=\"http://www.w3.org/2001/06/grammar\" version=\"1.0\" xml:lang=\"en\" root=\"r\">\n<rule id=\"r\"><ruleref uri=\"#x\"/></rule></grammar>",
+        )
+        .expect("write");
+        let (ok, line) = check(&bad).expect("runs");
+        assert!(!ok);
+        assert!(line.contains("bad.grxml:2:"), "{line}");
+        assert!(line.contains("'x'"), "{line}");
+
+        let outer = dir.join("outer.gram");
+        std::fs::write(
+            &outer,
+            "#ABNF 1.0;\nlanguage en-US;\nroot $r;\n$r = $<bad.grxml#r>;\n",
+        )
+        .expect("write");
+        let (ok, line) = check(&outer).expect("runs");
+        assert!(!ok);
+        assert!(
+            line.contains("bad.grxml:2:"),
+            "the referenced grammar's own error: {line}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -113,6 +113,31 @@ impl Dialog {
             Dialog::Menu(m) => &m.loc,
         }
     }
+
+    /// What runs when the dialog is entered: a form's `<var>`, `<script>`
+    /// and `<data>`, a menu's `<script>`, in document order.
+    pub fn init(&self) -> &[Init] {
+        match self {
+            Dialog::Form(f) => &f.init,
+            Dialog::Menu(m) => &m.init,
+        }
+    }
+
+    /// The dialog-level event handlers.
+    pub fn catches(&self) -> &[Catch] {
+        match self {
+            Dialog::Form(f) => &f.catches,
+            Dialog::Menu(m) => &m.catches,
+        }
+    }
+
+    /// The dialog-level `<property>` elements.
+    pub fn properties(&self) -> &[Property] {
+        match self {
+            Dialog::Form(f) => &f.properties,
+            Dialog::Menu(m) => &m.properties,
+        }
+    }
 }
 
 /// `<meta>` (VoiceXML 2.0 §6.2.1).

@@ -64,21 +64,14 @@ impl<'a> El<'a> {
         }
     }
 
-    pub fn expr(&self, name: &str) -> Result<Option<Expr>, CompileError> {
-        match self.opt(name) {
-            None => Ok(None),
-            Some(v) if v.trim().is_empty() => Err(self.err(format!(
-                "'{name}' of {} must be an expression, not empty",
-                self.tag()
-            ))),
-            Some(v) => Ok(Some(self.expr_src(v))),
-        }
+    /// An expression attribute, kept as written: even an empty one is left to
+    /// the session, which reports a bad expression as `error.semantic`.
+    pub fn expr(&self, name: &str) -> Option<Expr> {
+        self.opt(name).map(|v| self.expr_src(v))
     }
 
     pub fn req_expr(&self, name: &str) -> Result<Expr, CompileError> {
-        self.req(name)?;
-        self.expr(name)?
-            .ok_or_else(|| self.err(format!("{} needs a '{name}' attribute", self.tag())))
+        self.req(name).map(|v| self.expr_src(v))
     }
 
     /// At most one of `names` may be present: its index, if any.
@@ -338,8 +331,9 @@ fn quoted_list(names: &[&str], conj: &str) -> String {
 }
 
 /// Parses a time designation: a non-negative decimal number followed by `s`
-/// or `ms` (VoiceXML 2.0 §6.5, from CSS2). Exact to the nanosecond; `None`
-/// for anything else, including values beyond `Duration`'s range.
+/// or `ms` (VoiceXML 2.0 §6.5, from CSS2), surrounding whitespace allowed.
+/// Exact to the nanosecond; `None` for anything else, including values
+/// beyond `Duration`'s range.
 pub fn parse_duration(v: &str) -> Option<Duration> {
     let v = v.trim();
     let (number, nanos_per_unit): (&str, u64) = if let Some(n) = v.strip_suffix("ms") {

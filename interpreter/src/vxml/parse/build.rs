@@ -484,8 +484,8 @@ impl Builder {
         let mut common = ItemCommon {
             name,
             anonymous,
-            expr: el.expr("expr")?,
-            cond: el.expr("cond")?,
+            expr: el.expr("expr"),
+            cond: el.expr("cond"),
             prompts: Vec::new(),
             catches: Vec::new(),
             properties: Vec::new(),
@@ -552,7 +552,18 @@ impl Builder {
                 classid: el.opt("classid").map(str::to_owned),
                 codebase: el.url("codebase")?,
                 codetype: el.opt("codetype").map(str::to_owned),
-                data: el.url("data")?,
+                data: match el.url("codebase")? {
+                    // VoiceXML 2.0 §2.3.5: a relative `data` URI is relative to `codebase`.
+                    Some(codebase) => match el.opt("data") {
+                        None => None,
+                        Some(d) => Some(codebase.join(d.trim()).map_err(|e| {
+                            el.err(format!(
+                                "'data' of <object> is not a usable URI ('{d}': {e})"
+                            ))
+                        })?),
+                    },
+                    None => el.url("data")?,
+                },
                 media_type: el.opt("type").map(str::to_owned),
                 archive: el.namelist("archive"),
                 fetch: el.fetch()?,
@@ -843,7 +854,7 @@ impl Builder {
                 .collect(),
         };
         let count = el.positive("count")?.unwrap_or(1);
-        let cond = el.expr("cond")?;
+        let cond = el.expr("cond");
         let loc = el.loc();
         let body = self.exec_body(e, &cx)?;
         Ok(Catch {

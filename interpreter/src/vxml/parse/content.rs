@@ -199,7 +199,7 @@ impl Builder {
             Tag::Exit => {
                 el.which(&["expr", "namelist"])?;
                 Stmt::Exit(Exit {
-                    expr: el.expr("expr")?,
+                    expr: el.expr("expr"),
                     namelist: el.namelist("namelist"),
                     loc,
                 })
@@ -397,7 +397,7 @@ impl Builder {
         content.retain(|p| !matches!(p, LogPart::Text(t) if t.is_empty()));
         Ok(Log {
             label: el.opt("label").map(str::to_owned),
-            expr: el.expr("expr")?,
+            expr: el.expr("expr"),
             content,
             loc: el.loc(),
         })
@@ -408,7 +408,7 @@ impl Builder {
         let el = self.el(e, &cx);
         Ok(Var {
             name: el.req_nonempty("name")?.trim().to_owned(),
-            expr: el.expr("expr")?,
+            expr: el.expr("expr"),
             loc: el.loc(),
         })
     }
@@ -656,7 +656,7 @@ impl Builder {
             ],
         )?;
         let count = el.positive("count")?.unwrap_or(1);
-        let cond = el.expr("cond")?;
+        let cond = el.expr("cond");
         let timeout = el.duration("timeout")?;
         let loc = el.loc();
         let mut content = self.speech_children(e, &cx)?;

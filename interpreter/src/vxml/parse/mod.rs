@@ -15,9 +15,11 @@
 //! session reports it as `error.badfetch`. ECMAScript inside attributes is
 //! not checked here: a bad expression is `error.semantic` when evaluated.
 //!
-//! Limits: the page size ([`CompileOptions::max_size`], default 4 MiB) and the
-//! XML nesting depth and node count ([`crate::xml::Limits`]); compiling is
-//! linear in the page size and recursion is bounded by the nesting depth.
+//! Limits: the page size ([`CompileOptions::max_size`], default 4 MiB), the
+//! element nesting depth ([`MAX_NESTING`], checked before building so the
+//! recursive builders use a small, bounded stack) and the XML node count
+//! ([`crate::xml::Limits`]). [`parse_duration`] reads time designations
+//! (`5s`, `300ms`) for the session's property values too.
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,6 +34,9 @@ mod build;
 mod content;
 mod encoding;
 mod tag;
+
+pub use attrs::parse_duration;
+pub use build::MAX_NESTING;
 
 /// Default largest page accepted: 4 MiB.
 pub const DEFAULT_MAX_SIZE: usize = 4 * 1024 * 1024;
@@ -66,6 +71,9 @@ pub struct CompileError {
 }
 
 impl CompileError {
+    /// The event a session raises for a page that does not compile.
+    pub const EVENT: &'static str = "error.badfetch";
+
     pub(crate) fn new(url: &Arc<Url>, pos: Pos, message: impl Into<String>) -> Self {
         Self {
             url: url.clone(),

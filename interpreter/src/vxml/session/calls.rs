@@ -34,7 +34,7 @@ const DEFAULT_FINALSILENCE: Duration = Duration::from_secs(3);
 const DEFAULT_CONNECTTIMEOUT: Duration = Duration::from_secs(30);
 
 impl Session {
-    pub(super) fn start_record(&mut self, r: &Record, i: usize, _now: Instant) -> Step {
+    pub(super) fn start_record(&mut self, r: &Record, i: usize) -> Step {
         let timeout = self.props().time("timeout");
         self.flush_prompts();
         self.out.push_back(Output::Record(RecordRequest {
@@ -98,13 +98,7 @@ impl Session {
         }
     }
 
-    pub(super) fn start_transfer(
-        &mut self,
-        doc: &Arc<Document>,
-        t: &Transfer,
-        i: usize,
-        _now: Instant,
-    ) -> Step {
+    pub(super) fn start_transfer(&mut self, doc: &Arc<Document>, t: &Transfer, i: usize) -> Step {
         let dest = match &t.dest {
             Some(Computed::Static(s)) => s.clone(),
             Some(Computed::Dynamic(e)) => match self.eval_string(e) {
@@ -279,7 +273,7 @@ impl Session {
         ))
     }
 
-    pub(super) fn on_message(&mut self, m: ExternalMessage, _now: Instant) -> Option<Step> {
+    pub(super) fn on_message(&mut self, m: ExternalMessage) -> Option<Step> {
         if matches!(self.wait, Wait::Finished) {
             return None;
         }

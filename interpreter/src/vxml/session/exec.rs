@@ -73,7 +73,7 @@ impl Session {
                 body,
                 loc,
             } => self.exec_foreach_from(items, next, &item, &body, &loc, now),
-            Frame::Init(target, i) => self.exec_init(target, i, now),
+            Frame::Init(target, i) => self.exec_init(target, i),
         }
     }
 
@@ -95,7 +95,7 @@ impl Session {
         Flow::Next
     }
 
-    fn exec_init(&mut self, target: InitTarget, start: usize, now: Instant) -> Flow {
+    fn exec_init(&mut self, target: InitTarget, start: usize) -> Flow {
         let (doc, scope) = match target {
             InitTarget::Root => (self.root.clone(), Scope::Application),
             InitTarget::Document => (self.doc.clone(), Scope::Document),
@@ -129,13 +129,13 @@ impl Session {
                     };
                     value.and_then(|val| self.declare(scope, &v.name, val, &v.loc))
                 }
-                Init::Script(s) => match self.exec_script(&s.source, scope, &s.loc, now) {
+                Init::Script(s) => match self.exec_script(&s.source, scope, &s.loc) {
                     Ok(true) => Ok(()),
                     Ok(false) => return Flow::Suspend(vec![Frame::Init(target, i)]),
                     Err(e) => Err(e),
                 },
                 Init::Data(d) => {
-                    return match self.start_data(d, scope, now) {
+                    return match self.start_data(d, scope) {
                         Ok(()) => Flow::Suspend(vec![Frame::Init(target, i + 1)]),
                         Err(e) => Flow::Jump(Step::Throw(e)),
                     };
@@ -150,13 +150,7 @@ impl Session {
 
     /// Runs a `<script>`; `Ok(false)` when its source must be fetched first
     /// (the fetch has been issued and the caller suspends on this element).
-    fn exec_script(
-        &mut self,
-        src: &ScriptSource,
-        scope: Scope,
-        loc: &Loc,
-        now: Instant,
-    ) -> Result<bool, Event> {
+    fn exec_script(&mut self, src: &ScriptSource, scope: Scope, loc: &Loc) -> Result<bool, Event> {
         let url = match src {
             ScriptSource::Inline(e) => {
                 return self
@@ -186,7 +180,6 @@ impl Session {
                         url,
                         loc: loc.clone(),
                     },
-                    now,
                 );
                 self.wait = super::Wait::Fetch;
                 Ok(false)
@@ -354,14 +347,14 @@ impl Session {
             }
             Stmt::Return(r) => return self.exec_return(r, now).map(Flow::Jump),
             Stmt::Script(s) => {
-                if !self.exec_script(&s.source, Scope::Anonymous, &s.loc, now)? {
+                if !self.exec_script(&s.source, Scope::Anonymous, &s.loc)? {
                     return Ok(Flow::Suspend(vec![Frame::Stmts(vec![Stmt::Script(
                         s.clone(),
                     )])]));
                 }
             }
             Stmt::Data(d) => {
-                self.start_data(d, Scope::Anonymous, now)?;
+                self.start_data(d, Scope::Anonymous)?;
                 return Ok(Flow::Suspend(Vec::new()));
             }
             Stmt::Foreach(f) => {

@@ -406,7 +406,7 @@ impl Session {
             ));
         }
         if let FormItem::Subdialog(sd) = item {
-            return self.start_subdialog(doc, sd, i, now);
+            return self.start_subdialog(sd, now);
         }
         let suppress = self
             .dialog
@@ -421,8 +421,8 @@ impl Session {
         }
         match item {
             FormItem::Field(_) | FormItem::Initial(_) => self.start_listen(doc, Some(i), now),
-            FormItem::Record(r) => self.start_record(r, i, now),
-            FormItem::Transfer(t) => self.start_transfer(doc, t, i, now),
+            FormItem::Record(r) => self.start_record(r, i),
+            FormItem::Transfer(t) => self.start_transfer(doc, t, i),
             _ => Step::Select,
         }
     }

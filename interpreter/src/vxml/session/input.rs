@@ -75,6 +75,9 @@ pub(super) struct ListenState {
     noinput_at: Option<Instant>,
     timeout: Duration,
     bargein: bool,
+    /// `bargeintype="hotword"` on a prompt being played: only input that
+    /// matches a grammar stops it, and other input is ignored (§4.1.5.1).
+    hotword: bool,
     modes: InputModes,
     maxnbest: usize,
     confidence: f32,
@@ -130,49 +133,6 @@ pub(super) struct Heard {
     confidence: f32,
     interpretation: JsValue,
     mode: InputMode,
-}
-
-fn quote_tokens(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"", w.to_lowercase()))
-        .collect()
-}
-
-/// ABNF for a phrase (§2.2.5): the exact words, or with `approximate` any
-/// ordered subset of them.
-fn phrase_abnf(text: &str, accept: Accept) -> Option<String> {
-    let toks = quote_tokens(text);
-    if toks.is_empty() {
-        return None;
-    }
-    let body = match accept {
-        Accept::Exact => toks.join(" "),
-        Accept::Approximate => format!("({})<1->", toks.join(" | ")),
-    };
-    Some(format!(
-        "#ABNF 1.0 UTF-8;\nmode voice;\nroot $r;\npublic $r = {body};\n"
-    ))
-}
-
-fn dtmf_abnf(keys: &str) -> Option<String> {
-    let toks: Vec<String> = keys
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| format!("\"{c}\""))
-        .collect();
-    if toks.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "#ABNF 1.0 UTF-8;\nmode dtmf;\nroot $r;\npublic $r = {};\n",
-        toks.join(" ")
-    ))
 }
 
 impl Session {
@@ -235,18 +195,21 @@ impl Session {
         }
     }
 
-    fn text_grammar(&mut self, abnf: String) -> Option<Grammar> {
-        if let Some(g) = self.grammars.get(&abnf) {
+    /// The grammar of a `<choice>`/`<option>` phrase, a `dtmf` attribute or
+    /// a universal command (§2.2), compiled by the grammar engine and cached
+    /// per session.
+    fn phrase_grammar(&mut self, text: &str, mode: Mode, approximate: bool) -> Option<Grammar> {
+        let key = format!("phrase:{mode:?}:{approximate}:{text}");
+        if let Some(g) = self.grammars.get(&key) {
             return Some(g.clone());
         }
-        let base = self.config.initial.clone();
-        match Grammar::from_abnf(&abnf, &base) {
+        match Grammar::from_phrase(text, mode, approximate, &self.config.initial) {
             Ok(g) => {
-                self.grammars.insert(abnf, g.clone());
+                self.grammars.insert(key, g.clone());
                 Some(g)
             }
             Err(e) => {
-                tracing::warn!("generated grammar rejected: {e}");
+                tracing::debug!("no grammar for the phrase '{text}': {e}");
                 None
             }
         }
@@ -287,7 +250,7 @@ impl Session {
         for (k, l) in links.iter().enumerate() {
             self.push_refs(out, &l.grammars, Owner::Link(at(k)), scope, lang)?;
             if let Some(d) = &l.dtmf
-                && let Some(g) = dtmf_abnf(d).and_then(|a| self.text_grammar(a))
+                && let Some(g) = self.phrase_grammar(d, Mode::Dtmf, false)
             {
                 out.push(Active {
                     grammar: g,
@@ -343,7 +306,7 @@ impl Session {
         }
         let universals = self.props().universals();
         for u in universals {
-            if let Some(g) = phrase_abnf(u, Accept::Exact).and_then(|a| self.text_grammar(a)) {
+            if let Some(g) = self.phrase_grammar(u, Mode::Voice, false) {
                 out.push(Active {
                     grammar: g,
                     weight: 1.0,
@@ -490,9 +453,11 @@ impl Session {
                     }
                 }
                 for (k, o) in f.options.iter().enumerate() {
-                    if let Some(g) = phrase_abnf(&o.text, o.accept.unwrap_or(Accept::Exact))
-                        .and_then(|a| self.text_grammar(a))
-                    {
+                    if let Some(g) = self.phrase_grammar(
+                        &o.text,
+                        Mode::Voice,
+                        o.accept == Some(Accept::Approximate),
+                    ) {
                         out.push(Active {
                             grammar: g,
                             weight: 1.0,
@@ -502,7 +467,7 @@ impl Session {
                         });
                     }
                     if let Some(dt) = &o.dtmf
-                        && let Some(g) = dtmf_abnf(dt).and_then(|a| self.text_grammar(a))
+                        && let Some(g) = self.phrase_grammar(dt, Mode::Dtmf, false)
                     {
                         out.push(Active {
                             grammar: g,
@@ -576,8 +541,11 @@ impl Session {
                 return Step::Throw(e);
             }
             if c.grammars.is_empty()
-                && let Some(g) = phrase_abnf(&c.text, c.accept.unwrap_or(menu.accept))
-                    .and_then(|a| self.text_grammar(a))
+                && let Some(g) = self.phrase_grammar(
+                    &c.text,
+                    Mode::Voice,
+                    c.accept.unwrap_or(menu.accept) == Accept::Approximate,
+                )
             {
                 out.push(Active {
                     grammar: g,
@@ -588,7 +556,7 @@ impl Session {
                 });
             }
             if let Some(Some(key)) = keys.get(k)
-                && let Some(g) = dtmf_abnf(key).and_then(|a| self.text_grammar(a))
+                && let Some(g) = self.phrase_grammar(key, Mode::Dtmf, false)
             {
                 out.push(Active {
                     grammar: g,
@@ -665,6 +633,7 @@ impl Session {
                 noinput_at: None,
                 timeout,
                 bargein: listen.bargein,
+                hotword: false,
                 modes,
                 maxnbest: listen.maxnbest,
                 confidence: listen.confidencelevel,
@@ -686,9 +655,14 @@ impl Session {
             None => String::new(),
         };
         let bargein_all = self.prompts.iter().all(|p| p.bargein);
+        let hotword = self
+            .prompts
+            .iter()
+            .any(|p| p.bargeintype == super::BargeinType::Hotword);
         let played = self.flush_prompts();
         let mut state = state;
         state.bargein = bargein_all;
+        state.hotword = hotword && played.is_some();
         if played.is_none() {
             state.noinput_at = Some(now + state.timeout);
         }
@@ -700,16 +674,38 @@ impl Session {
         Step::Wait
     }
 
+    /// Input arrived while prompts may be playing: whether it is taken.
+    /// Speech barge-in stops the prompts at once; hotword barge-in waits
+    /// for a match ([`Session::stop_on_match`]).
     fn barge_in(&mut self) -> bool {
         if self.playing.is_some() {
-            let allowed = self.listen.as_ref().is_some_and(|l| l.bargein);
-            if !allowed {
+            let Some(l) = self.listen.as_ref() else {
                 return false;
+            };
+            if !l.bargein {
+                return false;
+            }
+            if l.hotword {
+                return true;
             }
             self.playing = None;
             self.out.push_back(Output::StopPlayback);
         }
         true
+    }
+
+    /// A match during hotword prompts stops them now.
+    fn stop_on_match(&mut self) {
+        if self.playing.is_some() {
+            self.playing = None;
+            self.out.push_back(Output::StopPlayback);
+        }
+    }
+
+    /// Under hotword barge-in, input that matches nothing while the prompts
+    /// play is ignored rather than a nomatch.
+    fn hotword_ignores(&self) -> bool {
+        self.playing.is_some() && self.listen.as_ref().is_some_and(|l| l.hotword)
     }
 
     pub(super) fn on_dtmf(&mut self, digit: char, now: Instant) -> Option<Step> {
@@ -748,7 +744,16 @@ impl Session {
     fn dtmf_step(&mut self, step: DtmfStep, now: Instant) -> Option<Step> {
         match step {
             DtmfStep::Continue => None,
-            DtmfStep::Match(hyps) => Some(self.accept_hypotheses(hyps, InputMode::Dtmf, now)),
+            DtmfStep::Match(hyps) => {
+                self.stop_on_match();
+                Some(self.accept_hypotheses(hyps, InputMode::Dtmf, now))
+            }
+            DtmfStep::NoMatch if self.hotword_ignores() => {
+                if let Some(l) = self.listen.as_mut() {
+                    l.collector = None;
+                }
+                None
+            }
             DtmfStep::NoMatch => Some(self.input_event("nomatch")),
         }
     }
@@ -775,8 +780,10 @@ impl Session {
         drop(cands);
         match rec {
             Recognition::Match { hypotheses, .. } if !hypotheses.is_empty() => {
+                self.stop_on_match();
                 Some(self.accept_hypotheses(hypotheses, InputMode::Voice, now))
             }
+            _ if self.hotword_ignores() => None,
             _ => Some(self.input_event("nomatch")),
         }
     }
@@ -791,6 +798,7 @@ impl Session {
         }
         match result {
             RecognitionResult::NoInput => Some(self.input_event("noinput")),
+            RecognitionResult::NoMatch { .. } if self.hotword_ignores() => None,
             RecognitionResult::NoMatch { .. } => Some(self.input_event("nomatch")),
             RecognitionResult::MaxSpeechTimeout => Some(self.input_event("maxspeechtimeout")),
             RecognitionResult::Match {
@@ -821,6 +829,7 @@ impl Session {
                 if heard.is_empty() {
                     return Some(self.input_event("nomatch"));
                 }
+                self.stop_on_match();
                 Some(self.accept(heard, now))
             }
         }
@@ -1134,20 +1143,4 @@ fn menu_keys(m: &Menu) -> Vec<Option<String>> {
             None => None,
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phrases_become_abnf() {
-        let g = phrase_abnf("Sports news!", Accept::Exact).expect("grammar text");
-        assert!(g.contains("$r = \"sports\" \"news\";"), "{g}");
-        let g = phrase_abnf("Sports news", Accept::Approximate).expect("grammar text");
-        assert!(g.contains("(\"sports\" | \"news\")<1->"), "{g}");
-        assert_eq!(phrase_abnf("  ", Accept::Exact), None);
-        let d = dtmf_abnf("1*").expect("grammar text");
-        assert!(d.contains("\"1\" \"*\""), "{d}");
-    }
 }

@@ -21,13 +21,13 @@
 //! }
 //! ```
 //!
-//! Module map: [`fia`] runs the select/collect/process loop, [`events`]
-//! throws events and selects handlers, [`exec`] runs executable content,
-//! [`prompts`] selects and resolves prompts, [`input`] builds `Listen`s and
-//! maps recognition results onto fields, [`navigation`] loads documents,
-//! roots, subdialogs and resources, [`properties`] looks properties up,
-//! [`calls`] handles `<record>`, `<transfer>`, `<object>` and the NGI
-//! `<gvp:send>`/`<gvp:receive>`.
+//! Module map: `fia` runs the select/collect/process loop, `events` throws
+//! events and selects handlers, `exec` runs executable content, `prompts`
+//! selects and resolves prompts, `input` builds `Listen`s and maps
+//! recognition results onto fields, `navigation` loads documents, roots,
+//! subdialogs and resources, `properties` looks properties up, `calls`
+//! handles `<record>`, `<transfer>`, `<object>` and the NGI
+//! `<gvp:send>`/`<gvp:receive>`, `js` adapts the ECMAScript host.
 
 mod calls;
 mod events;
@@ -138,7 +138,6 @@ pub struct Session {
     disconnect_values: Option<Vec<(String, serde_json::Value)>>,
     /// Nesting of the same event re-thrown from its own handler.
     event_chain: Vec<String>,
-    last_now: Instant,
 }
 
 impl Session {
@@ -154,6 +153,9 @@ impl Session {
                 loc: start_loc.clone(),
             })
             .collect();
+        // Nothing is timed before the first document arrives; `now` keeps
+        // the constructor in step with every other input.
+        let _ = now;
         let js = Js::new(&config.limits, &config.info);
         let mut s = Session {
             config,
@@ -182,16 +184,14 @@ impl Session {
             hung_up: false,
             disconnect_values: None,
             event_chain: Vec::new(),
-            last_now: now,
         };
         let url = s.config.initial.clone();
-        s.fetch_document(url, Nav::Initial, None, now);
+        s.fetch_document(url, Nav::Initial, None);
         s
     }
 
     /// A fetch answered.
     pub fn handle_fetched(&mut self, id: FetchId, result: FetchResult, now: Instant) {
-        self.last_now = now;
         if matches!(self.wait, Wait::Finished) {
             return;
         }
@@ -205,7 +205,6 @@ impl Session {
 
     /// One DTMF key (`0-9`, `*`, `#`, `A-D`).
     pub fn handle_dtmf(&mut self, digit: char, now: Instant) {
-        self.last_now = now;
         if let Some(step) = self.on_dtmf(digit, now) {
             self.drive(step, now);
         }
@@ -213,7 +212,6 @@ impl Session {
 
     /// Text-mode speech: matched by this core against the active voice grammars.
     pub fn handle_utterance(&mut self, words: &str, now: Instant) {
-        self.last_now = now;
         if let Some(step) = self.on_utterance(words, now) {
             self.drive(step, now);
         }
@@ -221,7 +219,6 @@ impl Session {
 
     /// A recognizer's result for the current `Listen`.
     pub fn handle_recognition(&mut self, result: RecognitionResult, now: Instant) {
-        self.last_now = now;
         if let Some(step) = self.on_recognition(result, now) {
             self.drive(step, now);
         }
@@ -229,7 +226,6 @@ impl Session {
 
     /// The platform finished rendering a `Play`.
     pub fn handle_play_done(&mut self, id: PlayId, now: Instant) {
-        self.last_now = now;
         if self.playing == Some(id) {
             self.playing = None;
             if let Some(l) = self.listen.as_mut() {
@@ -241,7 +237,6 @@ impl Session {
     /// The platform reached a `<mark>` while playing (recorded for
     /// `application.lastresult$.markname`).
     pub fn handle_mark(&mut self, name: &str, now: Instant) {
-        self.last_now = now;
         if let Some(l) = self.listen.as_mut() {
             l.mark = Some((name.to_string(), now));
         }
@@ -249,7 +244,6 @@ impl Session {
 
     /// Called at or after [`Session::poll_timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.last_now = now;
         if let Some(step) = self.on_timeout(now) {
             self.drive(step, now);
         }
@@ -257,7 +251,6 @@ impl Session {
 
     /// Outcome of an `Output::Transfer`.
     pub fn handle_transfer_result(&mut self, result: TransferResult, now: Instant) {
-        self.last_now = now;
         if let Some(step) = self.on_transfer_result(result, now) {
             self.drive(step, now);
         }
@@ -265,7 +258,6 @@ impl Session {
 
     /// Outcome of an `Output::Record`.
     pub fn handle_record_result(&mut self, result: RecordResult, now: Instant) {
-        self.last_now = now;
         if let Some(step) = self.on_record_result(result, now) {
             self.drive(step, now);
         }
@@ -273,8 +265,7 @@ impl Session {
 
     /// A message from outside the call (CTI reply, SIP INFO).
     pub fn handle_external_message(&mut self, msg: ExternalMessage, now: Instant) {
-        self.last_now = now;
-        if let Some(step) = self.on_message(msg, now) {
+        if let Some(step) = self.on_message(msg) {
             self.drive(step, now);
         }
     }
@@ -282,7 +273,6 @@ impl Session {
     /// The caller hung up (§5.3.11): `connection.disconnect.hangup` is
     /// thrown, its handler runs, then the session ends.
     pub fn handle_hangup(&mut self, now: Instant) {
-        self.last_now = now;
         if matches!(self.wait, Wait::Finished) || self.hung_up {
             return;
         }
@@ -292,6 +282,8 @@ impl Session {
         self.prompts.clear();
         self.suspended = None;
         self.fetches.clear();
+        self.loading = None;
+        self.pending_fill = None;
         self.wait = Wait::Running;
         let ev = Event::new("connection.disconnect.hangup", None, None);
         self.drive(fia::Step::Throw(ev), now);

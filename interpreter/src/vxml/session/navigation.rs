@@ -91,13 +91,7 @@ fn secs(v: Option<u64>) -> Option<Duration> {
 
 impl Session {
     /// Issues a fetch and records why.
-    pub(super) fn request(
-        &mut self,
-        url: Url,
-        kind: ResourceKind,
-        purpose: Purpose,
-        _now: Instant,
-    ) -> FetchId {
+    pub(super) fn request(&mut self, url: Url, kind: ResourceKind, purpose: Purpose) -> FetchId {
         self.request_with(
             url,
             kind,
@@ -175,13 +169,7 @@ impl Session {
     }
 
     /// Fetches a document to run.
-    pub(super) fn fetch_document(
-        &mut self,
-        url: Url,
-        nav: Nav,
-        fetch: Option<&FetchAttrs>,
-        _now: Instant,
-    ) {
+    pub(super) fn fetch_document(&mut self, url: Url, nav: Nav, fetch: Option<&FetchAttrs>) {
         let (url, fragment) = strip_fragment(&url);
         let default = FetchAttrs::default();
         let fetch = fetch.unwrap_or(&default);
@@ -286,7 +274,7 @@ impl Session {
                 )),
             },
             Target::Url(url) => {
-                self.fetch_document(url, nav, Some(fetch), now);
+                self.fetch_document(url, nav, Some(fetch));
                 Step::Wait
             }
         }
@@ -360,7 +348,6 @@ impl Session {
                                     r.clone(),
                                     ResourceKind::Grammar,
                                     Purpose::Grammar { url: r },
-                                    now,
                                 );
                             }
                         }
@@ -511,7 +498,6 @@ impl Session {
                             leaf: doc,
                             fragment,
                         },
-                        now,
                     );
                     self.wait = Wait::Fetch;
                     Step::Wait
@@ -567,12 +553,7 @@ impl Session {
                 {
                     continue;
                 }
-                self.request(
-                    url.clone(),
-                    ResourceKind::Grammar,
-                    Purpose::Grammar { url },
-                    now,
-                );
+                self.request(url.clone(), ResourceKind::Grammar, Purpose::Grammar { url });
             } else {
                 if self.scripts.contains_key(&url)
                     || self
@@ -587,7 +568,6 @@ impl Session {
                     url.clone(),
                     ResourceKind::Script,
                     Purpose::Script { url, loc },
-                    now,
                 );
             }
         }
@@ -596,7 +576,7 @@ impl Session {
     }
 
     /// Once every prefetch has answered, links grammars and initializes.
-    fn maybe_loaded(&mut self, _now: Instant) -> Step {
+    fn maybe_loaded(&mut self, now: Instant) -> Step {
         if !self.fetches.is_empty() {
             self.wait = Wait::Fetch;
             return Step::Wait;
@@ -650,7 +630,7 @@ impl Session {
                 return self.run_frames(
                     vec![Frame::Init(InitTarget::Root, 0)],
                     Then::AfterRootInit { dialog },
-                    _now,
+                    now,
                 );
             }
         }
@@ -668,13 +648,7 @@ impl Session {
 
     /// `<subdialog>` (§2.3.4): evaluate the parameters in the caller's
     /// context and fetch the target.
-    pub(super) fn start_subdialog(
-        &mut self,
-        _doc: &Arc<Document>,
-        sd: &Subdialog,
-        _i: usize,
-        now: Instant,
-    ) -> Step {
+    pub(super) fn start_subdialog(&mut self, sd: &Subdialog, now: Instant) -> Step {
         let mut params = HashMap::new();
         for p in &sd.params {
             match self.param_value(p) {
@@ -761,12 +735,7 @@ impl Session {
     }
 
     /// `<data>` (VoiceXML 2.1 §4): fetch XML, suspend, bind its DOM.
-    pub(super) fn start_data(
-        &mut self,
-        d: &model::Data,
-        scope: Scope,
-        _now: Instant,
-    ) -> Result<(), Event> {
+    pub(super) fn start_data(&mut self, d: &model::Data, scope: Scope) -> Result<(), Event> {
         let url = match &d.src {
             Computed::Static(u) => u.clone(),
             Computed::Dynamic(e) => {

@@ -1098,3 +1098,116 @@ fn missing_subdialog_dialog_is_caught_by_the_caller() {
     let d = Driver::new(&[("main.vxml", &main), ("sub.vxml", &sub)]);
     assert_eq!(d.text(), "event error.badfetch\nlog caller caught\nexit ");
 }
+
+/// Runs a page with a fixed mix of inputs and checks the session never
+/// panics, never emits without bound and either ends or waits.
+fn exercise(pages: &[(&str, &str)]) -> String {
+    let inputs = [
+        "1", "say:yes", "silence", "2", "say:help", "#", "silence", "hangup",
+    ];
+    let mut d = Driver::new(pages);
+    for i in inputs {
+        if d.s.is_finished() {
+            break;
+        }
+        match i {
+            "silence" => {
+                d.silence();
+            }
+            "hangup" => {
+                d.hangup();
+            }
+            other => match other.strip_prefix("say:") {
+                Some(w) => {
+                    d.say(w);
+                }
+                None => {
+                    d.press(other);
+                }
+            },
+        }
+        // Answer platform requests so the dialog can go on.
+        if d.lines.last().is_some_and(|l| l.starts_with("record ")) {
+            d.s.handle_record_result(RecordResult::NoInput, d.now);
+            d.pump();
+        }
+        if d.lines.last().is_some_and(|l| l.starts_with("transfer ")) {
+            d.s.handle_transfer_result(
+                TransferResult::Completed {
+                    status: "noanswer".into(),
+                    duration: Duration::ZERO,
+                },
+                d.now,
+            );
+            d.pump();
+        }
+    }
+    d.hangup();
+    assert!(d.s.is_finished(), "{}", d.text());
+    d.text()
+}
+
+#[test]
+fn the_compilers_test_pages_run_to_an_end() {
+    let root = vxml(
+        r#"<var name="appvar" expr="1"/><link event="help"><grammar mode="voice" xml:lang="en-US" version="1.0" root="h" xmlns="http://www.w3.org/2001/06/grammar"><rule id="h">assist</rule></grammar></link>"#,
+    );
+    let grammar = r#"<?xml version="1.0"?><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" mode="voice" xml:lang="en-US" root="r"><rule id="r" scope="public">yes</rule></grammar>"#;
+    let sub = vxml(
+        r#"<form id="ask"><block><return/></block></form><form id="lookup"><block><var name="balance" expr="1"/><return namelist="balance"/></block></form>"#,
+    );
+    let report = vxml("<form><block>Reported.</block></form>");
+    for first in [
+        (
+            "every.vxml",
+            include_str!("../parse/testdata/every-element.vxml"),
+        ),
+        (
+            "big.vxml",
+            include_str!("../parse/testdata/realistic-50k.vxml"),
+        ),
+    ] {
+        let pages = [
+            first,
+            ("root.vxml", root.as_str()),
+            ("quit.grxml", grammar),
+            ("cancel.grxml", grammar),
+            ("account.grxml", grammar),
+            ("menu.js", "var menuLoaded = true;"),
+            ("accounts.xml", "<accounts><account id=\"1\"/></accounts>"),
+            ("pin.vxml", sub.as_str()),
+            ("balance.vxml", sub.as_str()),
+            ("report.jsp", report.as_str()),
+        ];
+        let t = exercise(&pages);
+        // The page really ran: it spoke or listened before the final hangup.
+        assert!(t.contains("S: ") || t.contains("listen "), "{t}");
+    }
+}
+
+#[test]
+fn hotword_prompts_ignore_input_that_matches_nothing() {
+    let page = vxml(&format!(
+        r#"<form><field name="a"><prompt bargeintype="hotword">A long prompt.</prompt>{YESNO}
+        <filled><log><value expr="a"/></log></filled></field></form>"#
+    ));
+    let mut d = Driver::holding_plays(&[("main.vxml", &page)]);
+    d.press("7");
+    assert!(
+        !d.text().contains("stop") && !d.text().contains("nomatch"),
+        "{}",
+        d.text()
+    );
+    d.press("2");
+    assert!(d.text().ends_with("stop\nlog no\nexit "), "{}", d.text());
+}
+
+#[test]
+fn a_runaway_script_is_a_semantic_error_not_a_hang() {
+    let page = vxml(r#"<form><block><script>while (true) {}</script></block></form>"#);
+    let d = Driver::with_config(&[("main.vxml", &page)], |c| {
+        c.limits.script_loop_iterations = 10_000
+    });
+    assert!(d.text().contains("error error.semantic"), "{}", d.text());
+    assert!(d.s.is_finished());
+}
