@@ -1,19 +1,28 @@
 //! SISR 1.0 semantic interpretation of a parse (SISR §2–§7), and the
 //! VoiceXML 2.0 §3.1.6 mapping of an interpretation onto form items.
 //!
-//! A parse is turned into one ECMAScript program: each matched rule becomes
-//! a function whose body is the rule's tags in order, interleaved with the
-//! calls to the rules it referenced, so `out`, `rules`, `rules.latest()` and
-//! `meta` are ordinary locals. The program is an immediately invoked strict
-//! function evaluated in the session's context: tag variables stay local and
-//! nothing is added to the global scope.
+//! A parse is turned into one ECMAScript function: each matched rule becomes
+//! an inner function whose body is the rule's tags in order, interleaved with
+//! the calls to the rules it referenced, so `out`, `rules`, `rules.latest()`
+//! and `meta` are ordinary locals. The function is strict and called in the
+//! session's context: tag variables stay local and nothing is added to the
+//! global scope.
+//!
+//! The function's text depends only on which rules and tags matched in which
+//! order (its *structure*); the matched texts are passed in an array (`__t`).
+//! Each structure is compiled once per boa `Context` and kept in a bounded
+//! cache in the context's host data, with the prelude helpers (compiled once
+//! per context and passed as arguments), so a repeated interpretation is a
+//! cache lookup and a call.
 //!
 //! A rule in which no tag ran has the text it matched as its value (SISR
 //! §7.1); `semantics/1.0-literals` tags make their text the rule's value.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use boa_engine::{Context, JsValue, Source, js_string};
+use boa_engine::object::builtins::JsArray;
+use boa_engine::{Context, JsObject, JsValue, Source, js_string};
 
 use super::matcher::ParseNode;
 
@@ -34,7 +43,11 @@ pub struct FieldSlot<'a> {
     pub slot: Option<&'a str>,
 }
 
-const PRELUDE: &str = r#"function __rules() {
+/// Evaluates to `[__rules, __meta]`: the constructors of a rule's `rules`
+/// and `meta` objects, kept out of the global scope.
+const PRELUDE: &str = r#"(function () {
+"use strict";
+function __rules() {
   var r = {}; var last;
   Object.defineProperty(r, "latest", { value: function () { return last; }, enumerable: false });
   Object.defineProperty(r, "__set", { value: function (k, v) { r[k] = v; last = v; }, enumerable: false });
@@ -48,7 +61,22 @@ function __meta(text) {
   Object.defineProperty(m, "__set", { value: function (k, t) { m[k] = { text: t, score: 1.0 }; last = m[k]; }, enumerable: false });
   return m;
 }
-"#;
+return [__rules, __meta];
+})()"#;
+
+/// How many compiled structures one context keeps; past it the cache is
+/// emptied, so a grammar producing ever new structures costs memory bounded
+/// by this and falls back to compiling per interpretation.
+const CACHE_CAPACITY: usize = 256;
+
+/// Per-context compiled programs, stored in the boa `Context`'s host data.
+#[derive(Default)]
+struct ProgramCache {
+    /// The prelude's `__rules` and `__meta` constructors, once compiled.
+    prelude: Option<[JsValue; 2]>,
+    /// Compiled interpretation functions keyed by their structure text.
+    programs: HashMap<String, JsObject>,
+}
 
 /// Evaluates the tags of `parse` (SISR 1.0) and returns the root rule's value.
 pub(crate) fn interpret(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue, SemanticError> {
@@ -56,15 +84,75 @@ pub(crate) fn interpret(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue,
         // Without any tag every rule's value is its text: no script to run.
         return Ok(JsValue::from(js_string!(parse.text().as_str())));
     }
-    let mut program = String::from("(function () {\n\"use strict\";\n");
-    program.push_str(PRELUDE);
+    let mut program = String::from("(function (__rules, __meta, __t) {\n\"use strict\";\n");
+    let mut texts = Vec::new();
     let mut next = 0usize;
-    let root = emit_rule(parse, &mut program, &mut next);
-    let _ = writeln!(program, "return {root}();\n}})()");
-    ctx.eval(Source::from_bytes(program.as_bytes()))
-        .map_err(|e| SemanticError {
-            message: e.to_string(),
-        })
+    let (root, _) = emit_rule(parse, &mut program, &mut next, &mut texts);
+    let _ = writeln!(program, "return {root}();\n}})");
+
+    // Taken out while in use: a tag script cannot reach this code again, and
+    // the cache is put back whatever the outcome.
+    let mut cache = ctx
+        .remove_data::<ProgramCache>()
+        .map(|b| *b)
+        .unwrap_or_default();
+    let result = run(&mut cache, program, texts, ctx);
+    ctx.insert_data(cache);
+    result
+}
+
+/// Looks up or compiles the structure `program` and calls it with `texts`.
+fn run(
+    cache: &mut ProgramCache,
+    program: String,
+    texts: Vec<String>,
+    ctx: &mut Context,
+) -> Result<JsValue, SemanticError> {
+    let err = |e: boa_engine::JsError| SemanticError {
+        message: e.to_string(),
+    };
+    let [rules, meta] = match &cache.prelude {
+        Some(p) => p.clone(),
+        None => {
+            let p = compile_prelude(ctx).map_err(err)?;
+            cache.prelude = Some(p.clone());
+            p
+        }
+    };
+    let function = match cache.programs.get(&program) {
+        Some(f) => f.clone(),
+        None => {
+            let f = ctx
+                .eval(Source::from_bytes(program.as_bytes()))
+                .map_err(err)?
+                .as_object()
+                .filter(JsObject::is_callable)
+                .ok_or_else(|| SemanticError {
+                    message: "a tag ends the interpretation function early".to_owned(),
+                })?;
+            if cache.programs.len() >= CACHE_CAPACITY {
+                cache.programs.clear();
+            }
+            cache.programs.insert(program, f.clone());
+            f
+        }
+    };
+    let texts = JsArray::from_iter(
+        texts.iter().map(|t| JsValue::from(js_string!(t.as_str()))),
+        ctx,
+    );
+    function
+        .call(&JsValue::undefined(), &[rules, meta, texts.into()], ctx)
+        .map_err(err)
+}
+
+/// Evaluates the prelude into its two constructors.
+fn compile_prelude(ctx: &mut Context) -> boa_engine::JsResult<[JsValue; 2]> {
+    let pair = ctx.eval(Source::from_bytes(PRELUDE))?;
+    let pair = pair
+        .as_object()
+        .ok_or_else(|| boa_engine::JsNativeError::typ().with_message("prelude"))?;
+    Ok([pair.get(0, ctx)?, pair.get(1, ctx)?])
 }
 
 fn has_tags(node: &ParseNode) -> bool {
@@ -84,18 +172,22 @@ fn js_str(s: &str) -> String {
 }
 
 /// Writes the function for one matched rule (and, first, those of the rules
-/// it references); returns the function's name.
-fn emit_rule(node: &ParseNode, program: &mut String, next: &mut usize) -> String {
+/// it references), pushing the rule's text onto `texts`; returns the
+/// function's name and the index of its text in `texts`.
+fn emit_rule(
+    node: &ParseNode,
+    program: &mut String,
+    next: &mut usize,
+    texts: &mut Vec<String>,
+) -> (String, usize) {
     let name = format!("__r{next}");
     *next += 1;
+    let text = texts.len();
+    texts.push(node.text());
     let ParseNode::Rule { children, .. } = node else {
         // Only rules become functions; a bare token or tag is its own text.
-        let _ = writeln!(
-            program,
-            "function {name}() {{ return {}; }}",
-            js_str(&node.text())
-        );
-        return name;
+        let _ = writeln!(program, "function {name}() {{ return __t[{text}]; }}");
+        return (name, text);
     };
     let mut body = String::new();
     let mut ran_tag = false;
@@ -111,17 +203,15 @@ fn emit_rule(node: &ParseNode, program: &mut String, next: &mut usize) -> String
                 }
             }
             ParseNode::Rule { rule, .. } => {
-                let f = emit_rule(c, program, next);
+                let (f, t) = emit_rule(c, program, next, texts);
                 let _ = writeln!(
                     body,
-                    "rules.__set({r}, {f}()); meta.__set({r}, {t});",
+                    "rules.__set({r}, {f}()); meta.__set({r}, __t[{t}]);",
                     r = js_str(rule),
-                    t = js_str(&c.text())
                 );
             }
         }
     }
-    let text = js_str(&node.text());
     let result = if ran_tag {
         "out"
     } else {
@@ -129,9 +219,9 @@ fn emit_rule(node: &ParseNode, program: &mut String, next: &mut usize) -> String
     };
     let _ = writeln!(
         program,
-        "function {name}() {{\nvar out = {{}}; var rules = __rules(); var meta = __meta({text});\n{body}return {result};\n}}"
+        "function {name}() {{\nvar out = {{}}; var rules = __rules(); var meta = __meta(__t[{text}]);\n{body}return {result};\n}}"
     );
-    name
+    (name, text)
 }
 
 /// Which form items an interpretation fills (VoiceXML 2.0 §3.1.6). For a
@@ -316,5 +406,105 @@ mod tests {
         }];
         assert_eq!(map_to_fields(&scalar, &one, true, &mut ctx).len(), 1);
         assert!(map_to_fields(&scalar, &one, false, &mut ctx).is_empty());
+    }
+
+    fn cached_programs(ctx: &Context) -> usize {
+        ctx.get_data::<ProgramCache>()
+            .map_or(0, |c| c.programs.len())
+    }
+
+    fn recognize_one(g: &Grammar, input: &str) -> crate::grammar::Hypothesis {
+        let c = [Candidate {
+            grammar: g,
+            key: 0,
+            weight: 1.0,
+        }];
+        match recognize(&c, Input::Words(input), 1) {
+            Recognition::Match { mut hypotheses, .. } => hypotheses.remove(0),
+            other => panic!("no match: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_cached_function_serves_different_tokens() {
+        let mut ctx = Context::default();
+        let url = Url::parse("file:///t.grxml").expect("url");
+        let g = Grammar::from_xml(&crate::xml::parse(PIZZA).expect("xml"), &url).expect("grammar");
+        let ham = recognize_one(&g, "i want a large ham pizza")
+            .interpret(&mut ctx)
+            .expect("ham");
+        let cheese = recognize_one(&g, "i want a large cheese pizza")
+            .interpret(&mut ctx)
+            .expect("cheese");
+        assert_eq!(cached_programs(&ctx), 1, "same structure, one function");
+        assert_eq!(
+            ham.to_json(&mut ctx).expect("json"),
+            Some(
+                serde_json::json!({"size": "L", "topping": "ham", "said": "i want a large ham pizza"})
+            )
+        );
+        assert_eq!(
+            cheese.to_json(&mut ctx).expect("json"),
+            Some(
+                serde_json::json!({"size": "L", "topping": "cheese", "said": "i want a large cheese pizza"})
+            )
+        );
+        // Another tag ran: another structure.
+        recognize_one(&g, "i want a small ham pizza")
+            .interpret(&mut ctx)
+            .expect("small");
+        assert_eq!(cached_programs(&ctx), 2);
+    }
+
+    #[test]
+    fn cache_is_bounded_and_nothing_leaks() {
+        let mut ctx = Context::default();
+        let globals = "Object.getOwnPropertyNames(globalThis).join()";
+        let before = ctx.eval(Source::from_bytes(globals)).expect("globals");
+        let items: String = (0..CACHE_CAPACITY + 44)
+            .map(|i| format!("<item>w{i}<tag>var v = {i}; out = v * 2;</tag></item>"))
+            .collect();
+        let src = format!(
+            r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r" tag-format="semantics/1.0"><rule id="r"><one-of>{items}</one-of></rule></grammar>"##
+        );
+        let url = Url::parse("file:///t.grxml").expect("url");
+        let g = Grammar::from_xml(&crate::xml::parse(&src).expect("xml"), &url).expect("grammar");
+        for round in 0..2 {
+            for i in 0..CACHE_CAPACITY + 44 {
+                let v = recognize_one(&g, &format!("w{i}"))
+                    .interpret(&mut ctx)
+                    .expect("value");
+                assert_eq!(
+                    v.to_number(&mut ctx).expect("number"),
+                    (i * 2) as f64,
+                    "round {round}"
+                );
+                assert!(cached_programs(&ctx) <= CACHE_CAPACITY);
+            }
+        }
+        assert!(cached_programs(&ctx) > 0);
+        let after = ctx.eval(Source::from_bytes(globals)).expect("globals");
+        assert_eq!(json(&before, &mut ctx), json(&after, &mut ctx));
+    }
+
+    #[test]
+    fn a_cached_throwing_tag_still_reports() {
+        let mut ctx = Context::default();
+        let h = hyp(
+            r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r"><rule id="r"><item repeat="1-3">boom</item><tag>if (meta.current().text.length > 4) throw new Error("too long: " + meta.current().text)</tag></rule></grammar>"##,
+            "boom boom",
+        );
+        for _ in 0..2 {
+            let e = h.interpret(&mut ctx).expect_err("throws");
+            assert!(e.message.contains("too long: boom boom"), "{e}");
+        }
+        assert_eq!(cached_programs(&ctx), 1);
+        // A syntax error in a tag is reported and not cached.
+        let bad = hyp(
+            r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="r"><rule id="r">oops<tag>out = (</tag></rule></grammar>"##,
+            "oops",
+        );
+        assert!(bad.interpret(&mut ctx).is_err());
+        assert_eq!(cached_programs(&ctx), 1);
     }
 }
