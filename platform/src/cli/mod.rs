@@ -11,7 +11,11 @@ pub mod run;
 
 /// VXP: an open-source voice platform for VoiceXML 2.1 and CCXML 1.0.
 #[derive(Debug, Parser)]
-#[command(name = "vxp", version, about)]
+#[command(
+    name = "vxp",
+    version,
+    about = "VXP: an open-source voice platform for VoiceXML 2.1 and CCXML 1.0"
+)]
 pub struct Cli {
     /// More logging on standard error (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
