@@ -732,17 +732,7 @@ impl Session {
         let collector = l
             .collector
             .get_or_insert_with(|| DtmfCollector::new(params));
-        let cands: Vec<Candidate<'_>> = l
-            .actives
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.grammar.mode() == Mode::Dtmf)
-            .map(|(key, a)| Candidate {
-                grammar: &a.grammar,
-                key,
-                weight: a.weight,
-            })
-            .collect();
+        let cands = dtmf_candidates(&l.actives);
         let step = collector.handle_digit(digit, now, &cands);
         drop(cands);
         self.dtmf_step(step, now)
@@ -850,17 +840,7 @@ impl Session {
                     if t > now {
                         return None;
                     }
-                    let cands: Vec<Candidate<'_>> = l
-                        .actives
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, a)| a.grammar.mode() == Mode::Dtmf)
-                        .map(|(key, a)| Candidate {
-                            grammar: &a.grammar,
-                            key,
-                            weight: a.weight,
-                        })
-                        .collect();
+                    let cands = dtmf_candidates(&l.actives);
                     let collector = l.collector.as_mut()?;
                     let step = collector.handle_timeout(now, &cands);
                     drop(cands);
@@ -1148,6 +1128,20 @@ fn menu_keys(m: &Menu) -> Vec<Option<String>> {
                 Some(k)
             }
             None => None,
+        })
+        .collect()
+}
+
+/// The active DTMF grammars as matcher candidates, keyed by their index among all active grammars.
+fn dtmf_candidates(actives: &[Active]) -> Vec<Candidate<'_>> {
+    actives
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.grammar.mode() == Mode::Dtmf)
+        .map(|(key, a)| Candidate {
+            grammar: &a.grammar,
+            key,
+            weight: a.weight,
         })
         .collect()
 }
