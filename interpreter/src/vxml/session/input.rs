@@ -899,8 +899,14 @@ impl Session {
         let Some(active) = listen.actives.get(best.key) else {
             return Step::Throw(Event::new("nomatch", None, None));
         };
-        let markname = listen.mark.as_ref().map(|(m, _)| m.clone());
-        self.set_lastresult(&heard, markname.as_deref());
+        self.last_mark = listen.mark.as_ref().map(|(name, at)| {
+            let ms = now.saturating_duration_since(*at).as_millis();
+            (
+                name.clone(),
+                f64::from(u32::try_from(ms).unwrap_or(u32::MAX)),
+            )
+        });
+        self.set_lastresult(&heard);
         let owner = active.owner;
         match owner {
             Owner::Field(i) => {
@@ -1002,25 +1008,30 @@ impl Session {
                 InputMode::Dtmf => "dtmf",
                 InputMode::Voice => "voice",
             }));
-            self.js.set_shadow(
-                Scope::Dialog,
-                &name,
-                &[
-                    ("utterance", utt),
-                    (
-                        "confidence",
-                        JsValue::from(js::confidence(heard.confidence)),
-                    ),
-                    ("inputmode", mode),
-                    ("interpretation", heard.interpretation.clone()),
-                ],
-            );
+            let mut props = vec![
+                ("utterance", utt),
+                (
+                    "confidence",
+                    JsValue::from(js::confidence(heard.confidence)),
+                ),
+                ("inputmode", mode),
+                ("interpretation", heard.interpretation.clone()),
+            ];
+            if let Some((mark, ms)) = &self.last_mark {
+                props.push((
+                    "markname",
+                    JsValue::from(boa_engine::js_string!(mark.as_str())),
+                ));
+                props.push(("marktime", JsValue::from(*ms)));
+            }
+            self.js.set_shadow(Scope::Dialog, &name, &props);
             filled.push(i);
         }
         self.process_filled(filled, now)
     }
 
-    fn set_lastresult(&mut self, heard: &[Heard], markname: Option<&str>) {
+    fn set_lastresult(&mut self, heard: &[Heard]) {
+        let mark = self.last_mark.clone();
         let entries: Vec<super::js::ResultEntry> = heard
             .iter()
             .map(|h| super::js::ResultEntry {
@@ -1031,7 +1042,8 @@ impl Session {
                     InputMode::Voice => "voice",
                 },
                 interpretation: h.interpretation.clone(),
-                markname: markname.map(str::to_string),
+                markname: mark.as_ref().map(|(name, _)| name.clone()),
+                marktime: mark.as_ref().map(|(_, ms)| *ms),
             })
             .collect();
         self.js.set_lastresult(&entries);

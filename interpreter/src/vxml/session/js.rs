@@ -18,6 +18,7 @@ pub(super) struct ResultEntry {
     pub inputmode: &'static str,
     pub interpretation: JsValue,
     pub markname: Option<String>,
+    pub marktime: Option<f64>,
 }
 
 /// A confidence score as ECMAScript sees it: the decimal the recognizer
@@ -146,7 +147,7 @@ impl Js {
                 inputmode: e.inputmode.to_string(),
                 interpretation: e.interpretation.clone(),
                 markname: e.markname.clone(),
-                marktime: None,
+                marktime: e.marktime,
             })
             .collect();
         if let Err(e) = self.host.set_last_result(&results) {

@@ -135,6 +135,9 @@ pub struct Session {
     /// Input matched by another form's document-scoped grammar, applied
     /// once that form is entered.
     pending_fill: Option<input::Heard>,
+    /// The last `<mark>` reached before the input that was just accepted, and the milliseconds from it to
+    /// that input (VoiceXML 2.1 §6: `lastresult$.markname`/`marktime` and the field shadow variables).
+    last_mark: Option<(String, f64)>,
     /// Recordings by form item name (media type, bytes), for `<submit>`.
     recordings: HashMap<String, (String, Arc<[u8]>)>,
     hung_up: bool,
@@ -184,6 +187,7 @@ impl Session {
             loading: None,
             pending_params: None,
             pending_fill: None,
+            last_mark: None,
             recordings: HashMap::new(),
             hung_up: false,
             disconnect_values: None,

@@ -1211,3 +1211,22 @@ fn a_runaway_script_is_a_semantic_error_not_a_hang() {
     assert!(d.text().contains("error error.semantic"), "{}", d.text());
     assert!(d.s.is_finished());
 }
+
+#[test]
+fn marks_reached_before_input_reach_lastresult_and_the_field() {
+    let page = r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml"><form>
+      <field name="f" type="digits?length=1">
+        <prompt>Hello <mark name="m1"/> press a key</prompt>
+        <filled>
+          <log expr="application.lastresult$.markname + ' ' + application.lastresult$.marktime"/>
+          <log expr="f$.markname + ' ' + f$.marktime"/>
+          <exit/>
+        </filled>
+      </field></form></vxml>"#;
+    let mut d = Driver::holding_plays(&[("main.vxml", page)]);
+    d.s.handle_mark("m1", d.now);
+    d.now += Duration::from_millis(1500);
+    d.press("7");
+    let text = d.text();
+    assert!(text.contains("log m1 1500\nlog m1 1500"), "{text}");
+}
