@@ -325,24 +325,21 @@ impl<'a> Parser<'a> {
     }
 
     fn until_semicolon(&mut self) -> Result<String, GrammarError> {
-        let r = self.rest();
-        let end = r
-            .find(';')
-            .ok_or_else(|| self.err_here("a declaration has no closing ';'"))?;
-        let v = r[..end].trim().to_owned();
-        self.at += end + 1;
-        Ok(v)
+        self.trimmed_until(';', "a declaration has no closing ';'")
     }
 
     /// `<uri>`.
     fn angle_uri(&mut self) -> Result<String, GrammarError> {
         self.expect('<')?;
+        self.trimmed_until('>', "'<' is never closed by '>'")
+    }
+
+    /// The trimmed text up to `end`, consuming `end` too; `missing` is the error when it never comes.
+    fn trimmed_until(&mut self, end: char, missing: &str) -> Result<String, GrammarError> {
         let r = self.rest();
-        let end = r
-            .find('>')
-            .ok_or_else(|| self.err_here("'<' is never closed by '>'"))?;
-        let v = r[..end].trim().to_owned();
-        self.at += end + 1;
+        let at = r.find(end).ok_or_else(|| self.err_here(missing))?;
+        let v = r[..at].trim().to_owned();
+        self.at += at + end.len_utf8();
         Ok(v)
     }
 
