@@ -1,0 +1,1 @@
+var libValue = 42;
