@@ -2,6 +2,7 @@
 //! CCXML implementation-report suites.
 #![forbid(unsafe_code)]
 
+pub mod ccxml;
 pub mod srgs;
 pub mod vxml;
 
@@ -59,6 +60,42 @@ impl Table {
     }
 }
 
+/// Runs `run` on every item on up to `jobs` threads (at least one, at most
+/// 64) and returns the results in the items' order: each test of a suite is
+/// isolated in its own session, so tests run side by side.
+pub(crate) fn run_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    run: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<R>>> =
+        std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
+    let jobs = jobs.clamp(1, 64).min(items.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = run(item);
+                    if let Ok(mut r) = results.lock()
+                        && let Some(slot) = r.get_mut(i)
+                    {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// The closing line of a conformance run: `N passed, M failed` and, when
 /// some tests were skipped, `, K skipped`.
 pub fn closing_line(passed: usize, failed: usize, skipped: usize) -> String {
@@ -83,5 +120,15 @@ mod tests {
         );
         assert_eq!(closing_line(3, 1, 0), "3 passed, 1 failed");
         assert_eq!(closing_line(3, 0, 2), "3 passed, 0 failed, 2 skipped");
+    }
+
+    #[test]
+    fn parallel_runs_keep_item_order() {
+        let items: Vec<u32> = (0..50).collect();
+        assert_eq!(
+            run_parallel(&items, 4, |n| n * 2),
+            (0..50).map(|n| n * 2).collect::<Vec<_>>()
+        );
+        assert!(run_parallel(&[] as &[u32], 3, |n| *n).is_empty());
     }
 }

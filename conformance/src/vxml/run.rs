@@ -4,8 +4,7 @@
 //! a test passes when it says "pass" and ends; it fails on "fail", on any
 //! other ending, or on reaching the step limit.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use url::Url;
@@ -94,32 +93,10 @@ pub fn run_suite(
         .iter()
         .filter(|t| selected(t, &options.filter))
         .collect();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; tests.len()]);
-    let jobs = options.jobs.clamp(1, 64).min(tests.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(test) = tests.get(i) else { break };
-                    let result = run_test(suite, test, &base, driver, options.max_steps);
-                    if let Ok(mut r) = results.lock()
-                        && let Some(slot) = r.get_mut(i)
-                    {
-                        *slot = Some(result);
-                    }
-                }
-            });
-        }
+    let results = crate::run_parallel(&tests, options.jobs, |test| {
+        run_test(suite, test, &base, driver, options.max_steps)
     });
     drop(server);
-    let results = results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .into_iter()
-        .flatten()
-        .collect();
     Ok(Report {
         suite: suite.name.clone(),
         results,

@@ -1,6 +1,6 @@
 //! The suite's web server on loopback: serves the suite's files over HTTP so
 //! tests fetch their documents, grammars, scripts and data the way they do on
-//! a real platform. A request for `X.vxml` (or `X.txml`) answers with `X.txml`
+//! a real platform (the CCXML suite uses it too). A request for `X.vxml` (or `X.txml`) answers with `X.txml`
 //! rewritten into plain VoiceXML ([`super::rewrite`]); everything else is
 //! served as it is.
 
@@ -99,12 +99,13 @@ fn media_type(path: &str) -> &'static str {
         .to_ascii_lowercase();
     match ext.as_str() {
         "vxml" | "txml" => "application/voicexml+xml",
+        "ccxml" => "application/ccxml+xml",
         "grxml" => "application/srgs+xml",
         "gram" | "abnf" => "application/srgs",
         "js" => "application/javascript",
         "xml" => "text/xml",
         "wav" => "audio/wav",
-        "txt" => "text/plain",
+        "txt" | "toml" => "text/plain",
         _ => "application/octet-stream",
     }
 }
