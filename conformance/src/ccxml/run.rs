@@ -360,4 +360,44 @@ mod tests {
         let suite = Suite::from_files("v".into(), files).expect("suite");
         assert!(!is_ccxml_suite(&suite));
     }
+
+    /// VXP's own suite (`conformance/ccxml/`): enough tests, every start
+    /// document a CCXML 1.0 document, every dependency present, every
+    /// assertion tied to a section of the Recommendation.
+    #[test]
+    fn own_suite_is_complete_and_well_formed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ccxml");
+        let suite = Suite::load(&dir).expect("the suite loads");
+        assert!(is_ccxml_suite(&suite));
+        assert!(suite.tests.len() >= 170, "{} tests", suite.tests.len());
+        for t in &suite.tests {
+            assert!(!t.description.is_empty(), "test {} has no assertion", t.id);
+            let section = t.spec.split('.').next().unwrap_or_default();
+            assert!(
+                ["4", "6", "7", "8", "9", "10"].contains(&section),
+                "test {} cites section {}",
+                t.id,
+                t.spec
+            );
+            let src = suite.files.get(&t.start).expect("start document present");
+            let root = vxp_interpreter::xml::parse(&String::from_utf8_lossy(src))
+                .unwrap_or_else(|e| panic!("{}: {e:?}", t.start));
+            assert_eq!(root.name.local, "ccxml", "{}", t.start);
+            assert_eq!(
+                root.name.ns.as_deref(),
+                Some("http://www.w3.org/2002/09/ccxml"),
+                "{}",
+                t.start
+            );
+            for dep in &t.deps {
+                assert!(suite.files.contains_key(&dep.uri), "{} missing", dep.uri);
+            }
+        }
+        let sections: std::collections::BTreeSet<&str> = suite
+            .tests
+            .iter()
+            .filter_map(|t| t.spec.split('.').next())
+            .collect();
+        assert_eq!(sections.len(), 6, "{sections:?}");
+    }
 }
