@@ -4,6 +4,7 @@
 //! core is a state machine fed `handle_*(…, now)` and drained with `poll_*`.
 #![forbid(unsafe_code)]
 
+pub mod ccxml;
 pub mod grammar;
 pub mod script;
 pub mod vxml;

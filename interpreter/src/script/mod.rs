@@ -227,8 +227,15 @@ impl ScriptHost {
     /// dialog and anonymous variables; entering [`Scope::Application`] when
     /// the application root changes resets the application scope too.
     pub fn enter(&mut self, scope: Scope) {
+        self.enter_as(scope, scope.variable());
+    }
+
+    /// [`ScriptHost::enter`] with the scope's object named `variable` instead
+    /// of the VoiceXML name: CCXML (§8) runs its `ccxml` and `transition`
+    /// scopes on the document and anonymous levels.
+    pub fn enter_as(&mut self, scope: Scope, variable: Option<&str>) {
         let object = JsObject::with_null_proto();
-        if let Some(name) = scope.variable() {
+        if let Some(name) = variable {
             object
                 .define_property_or_throw(
                     JsString::from(name),

@@ -1,0 +1,468 @@
+//! Session tests on a simulated clock: documents served from memory, the
+//! network played by the test.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use url::Url;
+
+use super::*;
+use crate::ccxml::io::{FetchResult, Fetched, Input, Output};
+
+struct Harness {
+    s: Session,
+    now: Instant,
+    outs: Vec<Output>,
+}
+
+fn doc(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<ccxml version="1.0" xmlns="http://www.w3.org/2002/09/ccxml">
+{body}
+</ccxml>"#
+    )
+}
+
+impl Harness {
+    fn new(src: &str) -> Harness {
+        let now = Instant::now();
+        let url = Url::parse("http://app.example/main.ccxml").expect("valid URL");
+        let s = Session::new(SessionConfig::new("s1", url), now);
+        let mut h = Harness {
+            s,
+            now,
+            outs: Vec::new(),
+        };
+        h.serve(src);
+        h
+    }
+
+    /// Answers every pending fetch with `src`.
+    fn serve(&mut self, src: &str) {
+        while let Some(out) = self.s.poll_output() {
+            if let Output::Fetch(req) = &out {
+                let fetched = Fetched {
+                    url: req.url.clone(),
+                    content_type: None,
+                    bytes: Arc::from(src.as_bytes()),
+                    compiled: None,
+                };
+                self.s
+                    .handle_fetched(req.id, FetchResult::Ok(fetched), self.now);
+            } else {
+                self.outs.push(out);
+            }
+        }
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(out) = self.s.poll_output() {
+            self.outs.push(out);
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        self.s.handle_input(input, self.now);
+        self.drain();
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.s.handle_timeout(self.now);
+        self.drain();
+    }
+
+    fn inbound(&mut self) -> String {
+        let id = self.s.new_connection_id();
+        self.input(Input::Alerting {
+            connection: id.clone(),
+            remote: "sip:alice@example.com".into(),
+            local: "sip:1000@vxp.example".into(),
+            headers: vec![("X-Foo".into(), "bar".into())],
+        });
+        id
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.outs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event { event, .. } => Some(event.name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn logs(&self) -> Vec<String> {
+        self.outs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Log { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn exit(&self) -> Option<Value> {
+        self.outs.iter().find_map(|o| match o {
+            Output::Exit { expr, .. } => Some(expr.clone()),
+            _ => None,
+        })
+    }
+
+    fn ended(&self) -> Option<String> {
+        self.outs.iter().find_map(|o| match o {
+            Output::Ended { event, .. } => Some(event.clone()),
+            _ => None,
+        })
+    }
+}
+
+#[test]
+fn loaded_then_exit_with_value() {
+    let h = Harness::new(&doc(r#"<var name="x" expr="41"/>
+<eventprocessor>
+  <transition event="ccxml.loaded"><exit expr="'v' + (x + 1)"/></transition>
+</eventprocessor>"#));
+    assert_eq!(h.events(), vec!["ccxml.loaded"]);
+    assert_eq!(h.exit(), Some(json!("v42")));
+    assert!(h.s.is_finished());
+}
+
+#[test]
+fn inbound_call_accepted_then_dialog_exit_values_drive_the_next_step() {
+    let mut h = Harness::new(&doc(r#"<var name="state" expr="'init'"/>
+<eventprocessor statevariable="state">
+  <transition state="init" event="connection.alerting">
+    <log expr="'from ' + event$.connection.remote + ' ' + event$.info.headers['X-Foo']"/>
+    <accept/>
+  </transition>
+  <transition state="init" event="connection.connected">
+    <assign name="state" expr="'dialog'"/>
+    <dialogstart src="'menu.vxml'" connectionid="event$.connectionid"/>
+  </transition>
+  <transition state="dialog" event="dialog.exit" cond="event$.values.choice == 'sales'">
+    <redirect dest="'tel:+15550100'" connectionid="session.dialogs[event$.dialogid].connectionid"/>
+  </transition>
+  <transition event="connection.redirected"><exit expr="'redirected'"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    assert_eq!(h.logs(), vec!["from sip:alice@example.com bar"]);
+    assert!(
+        matches!(h.outs.last(), Some(Output::AcceptCall { connection, .. }) if *connection == c)
+    );
+    h.input(Input::Connected {
+        connection: c.clone(),
+    });
+    let spec = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::StartDialog(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a dialog starts");
+    assert_eq!(
+        spec.src.as_ref().map(Url::as_str),
+        Some("http://app.example/menu.vxml")
+    );
+    assert_eq!(spec.connection.as_deref(), Some(c.as_str()));
+    h.input(Input::DialogStarted {
+        dialog: spec.dialog.clone(),
+    });
+    h.input(Input::DialogExit {
+        dialog: spec.dialog.clone(),
+        values: json!({"choice": "sales"}),
+    });
+    assert!(
+        h.outs
+            .iter()
+            .any(|o| matches!(o, Output::Redirect { dest, .. } if dest == "tel:+15550100"))
+    );
+    h.input(Input::Redirected { connection: c });
+    assert_eq!(h.exit(), Some(json!("redirected")));
+}
+
+#[test]
+fn accept_in_the_wrong_state_raises_error_semantic() {
+    let mut h = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><accept/><accept/></transition>
+  <transition event="error.semantic"><exit expr="event$.tagname + ':' + event$.reason"/></transition>
+</eventprocessor>"#));
+    h.inbound();
+    let v = h.exit().expect("exit");
+    let s = v.as_str().expect("a string");
+    assert!(s.starts_with("accept:"), "{s}");
+    assert!(s.contains("under way"), "{s}");
+}
+
+#[test]
+fn unhandled_error_ends_the_session() {
+    let h = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="ccxml.loaded"><assign name="nope" expr="1"/></transition>
+</eventprocessor>"#));
+    assert_eq!(h.ended().as_deref(), Some("error.semantic"));
+    assert!(h.s.is_finished());
+}
+
+#[test]
+fn delayed_send_and_cancel() {
+    let mut h = Harness::new(&doc(r#"<var name="sid"/><var name="n" expr="0"/>
+<eventprocessor>
+  <transition event="ccxml.loaded">
+    <send name="'tick'" delay="'2s'" sendid="sid"/>
+    <send name="'never'" delay="'5s'" sendid="sid"/>
+    <cancel sendid="sid"/>
+  </transition>
+  <transition event="tick"><exit expr="'tick at 2s'"/></transition>
+  <transition event="never"><exit expr="'fail'"/></transition>
+</eventprocessor>"#));
+    assert_eq!(h.s.poll_timeout(), Some(h.now + Duration::from_secs(2)));
+    h.advance(Duration::from_secs(1));
+    assert!(h.exit().is_none());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.exit(), Some(json!("tick at 2s")));
+    assert!(h.events().contains(&"cancel.successful".to_owned()));
+}
+
+#[test]
+fn wildcard_and_prefix_patterns_select_transitions() {
+    let mut h = Harness::new(&doc(r#"<var name="seen" expr="''"/>
+<eventprocessor>
+  <transition event="app.*.done"><assign name="seen" expr="seen + 'A'"/></transition>
+  <transition event="app"><assign name="seen" expr="seen + 'B'"/></transition>
+  <transition event="FINISH"><exit expr="seen"/></transition>
+</eventprocessor>"#));
+    for name in ["app.x.done", "app.y", "apple", "finish"] {
+        h.input(Input::External {
+            name: name.into(),
+            fields: serde_json::Map::new(),
+            source: "http://web".into(),
+            sourcetype: "basichttp".into(),
+        });
+    }
+    assert_eq!(h.exit(), Some(json!("AB")));
+}
+
+#[test]
+fn events_for_unknown_connections_are_dropped() {
+    let mut h = Harness::new(&doc(
+        r#"<eventprocessor><transition event="connection.*"><exit expr="'fail'"/></transition></eventprocessor>"#,
+    ));
+    h.input(Input::Connected {
+        connection: "ghost".into(),
+    });
+    assert!(h.exit().is_none());
+    assert!(
+        h.outs
+            .iter()
+            .any(|o| matches!(o, Output::Dropped { reason, .. } if reason == "no such connection"))
+    );
+}
+
+#[test]
+fn an_event_storm_is_bounded() {
+    let mut h = Harness::new(&doc(
+        r#"<eventprocessor><transition event="storm"><log expr="'x'"/></transition></eventprocessor>"#,
+    ));
+    let limit = SessionLimits::default().max_queue;
+    // Feed events faster than they are processed: queue them directly.
+    for _ in 0..limit + 50 {
+        h.s.input(Input::External {
+            name: "storm".into(),
+            fields: serde_json::Map::new(),
+            source: "x".into(),
+            sourcetype: "basichttp".into(),
+        });
+    }
+    h.drain();
+    let dropped = h
+        .outs
+        .iter()
+        .filter(|o| matches!(o, Output::Dropped { .. }))
+        .count();
+    assert_eq!(dropped, 50);
+    let mut turns = 0;
+    while h.s.poll_timeout() == Some(h.now) {
+        h.advance(Duration::ZERO);
+        turns += 1;
+        assert!(turns < 100, "the queue drains");
+    }
+    assert_eq!(h.logs().len(), limit);
+}
+
+#[test]
+fn self_sending_loop_yields_between_turns() {
+    let mut h = Harness::new(&doc(
+        r#"<eventprocessor><transition event="loop"><send name="'loop'"/></transition>
+<transition event="ccxml.loaded"><send name="'loop'"/></transition></eventprocessor>"#,
+    ));
+    // The session stops after one turn's budget and asks to run again now.
+    assert_eq!(h.s.poll_timeout(), Some(h.now));
+    h.s.handle_input(
+        Input::Kill {
+            unconditional: true,
+            reason: "test".into(),
+        },
+        h.now,
+    );
+    h.drain();
+    assert_eq!(h.ended().as_deref(), Some("ccxml.kill.unconditional"));
+}
+
+#[test]
+fn conference_join_graph_is_visible_to_scripts() {
+    let mut h = Harness::new(&doc(r#"<var name="conf"/><var name="conn"/>
+<eventprocessor>
+  <transition event="connection.alerting"><assign name="conn" expr="event$.connectionid"/><accept/></transition>
+  <transition event="connection.connected" cond="conf == undefined">
+    <createconference conferenceid="conf"/>
+  </transition>
+  <transition event="conference.created">
+    <join id1="conn" id2="conf"/>
+  </transition>
+  <transition event="conference.joined">
+    <exit expr="session.connections[conn].input + '|' + session.conferences[conf].participants.join(',')"/>
+  </transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    assert_eq!(c, "c1");
+    h.input(Input::Connected { connection: c });
+    let conf = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::CreateConference { conference, .. } => Some(conference.clone()),
+            _ => None,
+        })
+        .expect("conference requested");
+    h.input(Input::ConferenceCreated {
+        conference: conf.clone(),
+    });
+    h.input(Input::Joined {
+        id1: "c1".into(),
+        id2: conf.clone(),
+    });
+    assert_eq!(h.exit(), Some(json!(format!("{conf}|c1"))));
+}
+
+#[test]
+fn send_to_an_unknown_target_type_is_targettypeinvalid() {
+    let h = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="ccxml.loaded"><send name="'x'" target="'y'" targettype="'carrier-pigeon'"/></transition>
+  <transition event="error.send.targettypeinvalid"><exit expr="'ok'"/></transition>
+</eventprocessor>"#));
+    assert_eq!(h.exit(), Some(json!("ok")));
+}
+
+#[test]
+fn basichttp_send_is_an_output_and_failure_comes_back() {
+    let mut h = Harness::new(&doc(r#"<var name="a" expr="'1'"/><var name="sid"/>
+<eventprocessor>
+  <transition event="ccxml.loaded"><send name="'hello'" target="'http://web.invalid/ev'" targettype="'basichttp'" namelist="a" sendid="sid"/></transition>
+  <transition event="error.send.*"><exit expr="event$.sendid == sid"/></transition>
+</eventprocessor>"#));
+    let (sendid, fields) = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::SendEvent {
+                sendid,
+                fields,
+                targettype,
+                ..
+            } if targettype == "basichttp" => Some((sendid.clone(), fields.clone())),
+            _ => None,
+        })
+        .expect("a basichttp send");
+    assert_eq!(fields.get("a"), Some(&json!("1")));
+    h.input(Input::SendFailed {
+        sendid,
+        event: "error.send.targetunavailable".into(),
+        reason: "connection refused".into(),
+    });
+    assert_eq!(h.exit(), Some(json!(true)));
+}
+
+#[test]
+fn fetch_and_goto_switch_documents_keeping_application_scope() {
+    let h = Harness::new(&doc(r#"<var name="fid"/>
+<eventprocessor>
+  <transition event="ccxml.loaded" cond="application.round == undefined">
+    <script>application.round = 1;</script>
+    <fetch next="'second.ccxml'" fetchid="fid"/>
+  </transition>
+  <transition event="fetch.done"><goto fetchid="fid"/></transition>
+  <transition event="ccxml.loaded"><exit expr="'round ' + application.round + ' fid=' + typeof fid"/></transition>
+</eventprocessor>"#));
+    // The harness answers the fetch with the same document: it loads a
+    // second time, with a fresh ccxml scope and the application scope kept.
+    assert_eq!(
+        h.events().iter().filter(|e| *e == "ccxml.loaded").count(),
+        2
+    );
+    assert_eq!(h.exit(), Some(json!("round 1 fid=undefined")));
+}
+
+#[test]
+fn createcall_progressing_connected_failed() {
+    let mut h = Harness::new(&doc(r#"<var name="out"/>
+<eventprocessor>
+  <transition event="ccxml.loaded"><createcall dest="'tel:+1555'" connectionid="out" timeout="'20s'"/></transition>
+  <transition event="connection.progressing"><log expr="session.connections[out].state"/></transition>
+  <transition event="connection.failed"><exit expr="event$.reason + ' ' + (session.connections[out] ? 'present' : 'gone')"/></transition>
+</eventprocessor>"#));
+    let c = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::CreateCall {
+                connection,
+                timeout,
+                ..
+            } => {
+                assert_eq!(*timeout, Some(Duration::from_secs(20)));
+                Some(connection.clone())
+            }
+            _ => None,
+        })
+        .expect("createcall");
+    h.input(Input::Progressing {
+        connection: c.clone(),
+    });
+    h.input(Input::Failed {
+        connection: c,
+        reason: "busy".into(),
+    });
+    assert_eq!(h.logs(), vec!["PROGRESSING"]);
+    assert_eq!(h.exit(), Some(json!("busy present")));
+}
+
+#[test]
+fn a_document_that_does_not_compile_ends_the_session_with_its_position() {
+    let h = Harness::new(&doc("<eventprocessor><bogus/></eventprocessor>"));
+    let reason = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Ended { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .expect("ended");
+    assert!(
+        reason.starts_with("http://app.example/main.ccxml:3:"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn css2_times() {
+    assert_eq!(parse_time("2s"), Some(Duration::from_secs(2)));
+    assert_eq!(parse_time("250ms"), Some(Duration::from_millis(250)));
+    assert_eq!(parse_time("1.5s"), Some(Duration::from_millis(1500)));
+    assert_eq!(parse_time("-1s"), None);
+    assert_eq!(parse_time("soon"), None);
+}
