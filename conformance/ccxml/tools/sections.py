@@ -11,9 +11,9 @@ local = "sip:1000@vxp.example"
 headers = { X-Foo = "bar" }
 '''
 
-# A scenario without [inbound]: the session starts with no call.
+# No inbound call: the session starts as from an external launch.
 NO_CALL = '''
-# No inbound call: the session starts alone.
+startupmode = "external"
 '''
 
 DIALOG = '''<?xml version="1.0" encoding="UTF-8"?>
@@ -610,14 +610,14 @@ def register(g):
          scenario=NO_CALL)
     test("10.4.4", "A busy destination makes the call fail: connection.failed.",
          ep(CALL + on("connection.failed", check("event$.connectionid == cid")) + on("connection.connected", fail("busy call connected")), cpre),
-         scenario='[calls."tel:+15550100"]\noutcome = "busy"\nafter_ms = 500\n')
+         scenario=NO_CALL + '[calls."tel:+15550100"]\noutcome = "busy"\nafter_ms = 500\n')
     test("10.4.4", "A destination that does not answer within the timeout makes the call fail: connection.failed.",
          ep(on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" connectionid="cid" timeout="\'5s\'"/>')
             + on("connection.failed", PASS) + on("connection.connected", fail("unanswered call connected")), cpre),
-         scenario='[calls."tel:+15550100"]\noutcome = "noanswer"\n')
+         scenario=NO_CALL + '[calls."tel:+15550100"]\noutcome = "noanswer"\n')
     test("10.4.4", "A call the network fails raises connection.failed.",
          ep(CALL + on("connection.failed", PASS) + on("connection.connected", fail("failed call connected")), cpre),
-         scenario='[calls."tel:+15550100"]\noutcome = "failed"\nafter_ms = 200\n')
+         scenario=NO_CALL + '[calls."tel:+15550100"]\noutcome = "failed"\nafter_ms = 200\n')
     test("10.4.4", "The dest of <createcall> is an ECMAScript expression.",
          ep(on("ccxml.loaded", '<var name="d" expr="\'tel:+1555\' + \'0100\'"/><createcall dest="d" connectionid="cid"/>') + on("connection.connected", PASS), cpre),
          scenario=NO_CALL)
