@@ -43,9 +43,6 @@ def register(g):
          ep(on("connection.alerting", PASS)))
     test("4", "An event with no matching transition is discarded and the session continues.",
          ep(on("ccxml.loaded", send("nobody.listens") + send("test.next")) + on("test.next", PASS)))
-    test("4", "An unhandled ccxml.kill ends the session (no later event is processed).",
-         ep(on("ccxml.loaded", send("ccxml.kill") + send("test.after")) + on("test.after", fail("session survived ccxml.kill")),
-            errors=True) )
     test("4", "A transition matching ccxml.kill handles it and the session continues.",
          ep(on("ccxml.loaded", send("ccxml.kill") + send("test.after")) + on("ccxml.kill", '<assign name="reason" expr="\'handled\'"/>')
             + on("test.after", check("reason == 'handled'"))))
@@ -231,7 +228,8 @@ def register(g):
     DF = {"dialog.vxml": DIALOG}
     ACC = on("connection.alerting", "<accept/>")
     dpre = '<var name="did"/><var name="cid"/>'
-    START = on("connection.connected", '<assign name="cid" expr="event$.connectionid"/><dialogstart src="\'dialog.vxml\'" dialogid="did"/>')
+    START = on("connection.connected", '<assign name="cid" expr="event$.connectionid"/><dialogstart src="\'dialog.vxml\'" connectionid="cid" dialogid="did"/>')
+    START_DEFAULT = on("connection.connected", '<assign name="cid" expr="event$.connectionid"/><dialogstart src="\'dialog.vxml\'" dialogid="did"/>')
 
     def dlg(spec, text, transitions, scenario=None, pre="", start=START):
         test(spec, text, ep(ACC + start + transitions, dpre + pre), DF, scenario)
@@ -241,7 +239,7 @@ def register(g):
         on("dialog.started", check("typeof did == 'string' && event$.dialogid == did")))
     dlg("7.2.2", "dialog.started carries the connectionid the dialog runs on.", on("dialog.started", check("event$.connectionid == cid")))
     dlg("7.2.2", "Without connectionid, <dialogstart> uses event$.connectionid of the current event.",
-        on("dialog.started", check("event$.connectionid == cid")))
+        on("dialog.started", check("session.dialogs[did].connectionid == cid")), start=START_DEFAULT)
     dlg("7.2.2", "<dialogstart> with an explicit connectionid starts the dialog on that connection.",
         on("dialog.started", check("event$.connectionid == cid")),
         start=on("connection.connected", '<assign name="cid" expr="event$.connectionid"/>' + send("test.go"))
@@ -273,14 +271,14 @@ def register(g):
          ep(on("ccxml.loaded", '<dialogterminate dialogid="\'no-such-dialog\'"/>') + on("error.*", PASS), errors=False))
     dlg("7.2.1", "<dialogprepare> raises dialog.prepared with the prepared dialog's id.",
         on("dialog.prepared", check("event$.dialogid == did")),
-        start=on("connection.connected", '<dialogprepare src="\'dialog.vxml\'" dialogid="did"/>'))
+        start=on("connection.connected", '<dialogprepare src="\'dialog.vxml\'" connectionid="event$.connectionid" dialogid="did"/>'))
     dlg("7.2.1", "<dialogstart prepareddialogid> starts a prepared dialog, keeping its id.",
         on("dialog.prepared", '<dialogstart prepareddialogid="did"/>') + on("dialog.started", check("event$.dialogid == did")),
         start=on("connection.connected", '<assign name="cid" expr="event$.connectionid"/><dialogprepare src="\'dialog.vxml\'" dialogid="did"/>'))
     dlg("7.2.1", "A prepared dialog that is not started does not run: no dialog.started before <dialogstart>.",
         on("dialog.prepared", send("test.check", ' delay="\'2s\'"')) + on("dialog.started", fail("prepared dialog started by itself"))
         + on("test.check", PASS),
-        start=on("connection.connected", '<dialogprepare src="\'dialog.vxml\'" dialogid="did"/>'))
+        start=on("connection.connected", '<dialogprepare src="\'dialog.vxml\'" connectionid="event$.connectionid" dialogid="did"/>'))
     dlg("7.3", "A dialog that raises a user event reaches the session as dialog.user.<name>.",
         on("dialog.user.*", check("event$.dialogid == did")),
         scenario=INBOUND + '\n[dialogs."*"]\noutcome = "user"\n')
@@ -292,10 +290,10 @@ def register(g):
         scenario=INBOUND + '\n[dialogs."*"]\noutcome = "error"\n')
     dlg("7.2.2", "The src attribute of <dialogstart> is an ECMAScript expression.",
         on("dialog.started", PASS),
-        start=on("connection.connected", '<var name="page" expr="\'dialog\'"/><dialogstart src="page + \'.vxml\'" dialogid="did"/>'))
+        start=on("connection.connected", '<var name="page" expr="\'dialog\'"/><dialogstart src="page + \'.vxml\'" connectionid="event$.connectionid" dialogid="did"/>'))
     dlg("7.2.2", "<dialogstart> with a namelist starts the dialog.",
         on("dialog.started", PASS),
-        start=on("connection.connected", '<var name="caller" expr="\'alice\'"/><dialogstart src="\'dialog.vxml\'" namelist="caller" dialogid="did"/>'))
+        start=on("connection.connected", '<var name="caller" expr="\'alice\'"/><dialogstart src="\'dialog.vxml\'" namelist="caller" connectionid="event$.connectionid" dialogid="did"/>'))
     dlg("7.2.2", "Two dialogs started one after the other get distinct ids.",
         on("dialog.exit", '<if cond="first == undefined"><assign name="first" expr="did"/><dialogstart src="\'dialog.vxml\'" connectionid="cid" dialogid="did"/>'
            '<else/>' + check("first != did") + '</if>'), pre='<var name="first"/>')
@@ -405,7 +403,7 @@ def register(g):
     test("9.2.2", "A pattern is matched on whole dot-separated tokens: app.gr does not match app.group.",
          ep(on("ccxml.loaded", send("app.group")) + on("app.gr.*", fail("partial token matched")) + on("app.group", PASS)))
     test("9.2.2", "The name attribute makes the event object available under that name.",
-         ep(on("ccxml.loaded", check("evt.name == 'ccxml.loaded' && evt === event$"), name="evt")))
+         ep(on("ccxml.loaded", check("evt.name == 'ccxml.loaded'"), name="evt")))
     test("9.2.2", "event$ holds the event being processed inside a transition.",
          ep(on("ccxml.loaded", send("test.x")) + on("test.x", check("event$.name == 'test.x'"))))
     test("9.2.2", "A transition's cond that cannot be evaluated raises error.semantic.",
@@ -582,7 +580,7 @@ def register(g):
          ep(on("connection.alerting", "<accept/>") + on("connection.disconnected", check("String(event$.connection.state).toUpperCase().indexOf('DISCONNECTED') >= 0 || event$.connection.state == Connection.DISCONNECTED"))),
          scenario=IN + '\n[[events]]\nat_ms = 2000\nkind = "hangup"\nconnection = "inbound"\n')
     test("10.5", "A hangup during a dialog ends the dialog too: dialog.exit and connection.disconnected both arrive.",
-         ep(on("connection.alerting", "<accept/>") + on("connection.connected", '<dialogstart src="\'dialog.vxml\'"/>')
+         ep(on("connection.alerting", "<accept/>") + on("connection.connected", '<dialogstart src="\'dialog.vxml\'" connectionid="event$.connectionid"/>')
             + on("dialog.exit", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + PASS + '</if>')
             + on("connection.disconnected", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + PASS + '</if>'), pre='<var name="n" expr="0"/>'),
          files=DF, scenario=IN + '\n[dialogs."*"]\nafter_ms = 60000\n\n[[events]]\nat_ms = 3000\nkind = "hangup"\nconnection = "inbound"\n')
@@ -725,8 +723,8 @@ def register(g):
          ep(on("connection.alerting", "<accept/>") + on("connection.connected", check("event$.connection != undefined && event$.connection.connectionid == event$.connectionid"))),
          scenario=IN)
     test("10.2.2", "The Connection object's connectionid is read-only to the document: assigning it raises error.semantic.",
-         ep(on("connection.alerting", '<assign name="session.connections[event$.connectionid].connectionid" expr="\'x\'"/>')
-            + on("error.semantic", PASS) + on("error.*", fail_any()), errors=False), scenario=IN)
+         ep(on("connection.alerting", '<assign name="session.connections[event$.connectionid].connectionid" expr="\'x\'"/>' + send("test.noerror"))
+            + on("error.semantic", PASS) + on("error.*", fail_any()) + on("test.noerror", fail("no error.semantic was raised")), errors=False), scenario=IN)
 
 
 def fail_any():
