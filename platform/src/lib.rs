@@ -3,6 +3,8 @@
 //! `vxp` command line.
 #![forbid(unsafe_code)]
 
+pub mod ccxml_http;
+pub mod ccxml_text;
 pub mod cli;
 pub mod conformance_driver;
 pub mod testing;

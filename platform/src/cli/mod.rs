@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod ccxml;
 pub mod conformance;
 pub mod grammar;
 pub mod run;
@@ -31,6 +32,9 @@ enum Command {
     /// Check grammars and run SRGS grammar test sets.
     #[command(subcommand)]
     Grammar(grammar::GrammarCommand),
+    /// Run CCXML applications in text mode.
+    #[command(subcommand)]
+    Ccxml(ccxml::CcxmlCommand),
     /// Run VoiceXML conformance suites and compare their reports.
     #[command(subcommand)]
     Conformance(conformance::ConformanceCommand),
@@ -59,5 +63,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Grammar(cmd) => grammar::run(cmd),
         Command::Conformance(cmd) => conformance::run(cmd),
+        Command::Ccxml(cmd) => ccxml::run(cmd),
     }
 }
