@@ -77,7 +77,7 @@ def register(g):
             + on("fetch.done", '<goto fetchid="fid"/>') + on("error.fetch", fail("xml:base not used"))),
          files={"sub/b.ccxml": (ep(on("ccxml.loaded", PASS)),)}, attrs=' xml:base="sub/"')
     g.TESTS[-1] = g.TESTS[-1][:2] + (g.TESTS[-1][2].replace('<var name="reason" expr="\'\'"/>', '<var name="reason" expr="\'\'"/><var name="fid"/>'),) + g.TESTS[-1][3:]
-    test("6.2.1", "A document that is not well-formed cannot start a session: the start fails (error.fetch to the creator).",
+    test("6.2.1", "A document that is not well-formed cannot start a session: its creator gets error.createccxml.",
          ep(on("ccxml.loaded", '<createccxml next="\'bad.ccxml\'" sessionid="sid"/>')
             + on("error.createccxml", PASS) + on("ccxml.created", fail("a malformed document started"))
             , pre='<var name="sid"/>', errors=True),

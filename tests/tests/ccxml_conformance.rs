@@ -1,0 +1,88 @@
+//! Runs VXP's own CCXML 1.0 conformance suite (`conformance/ccxml/`, W3C
+//! implementation-report layout, scenarios for the simulated telephony)
+//! in-process on the CCXML text driver and compares the result with the
+//! committed baseline (`conformance/ccxml/baseline.json`): a test that passes
+//! in the baseline must still pass, and the pass rate does not drop.
+//!
+//! After a behaviour change that makes more tests pass, refresh the baseline
+//! from a real run:
+//! `vxp conformance run conformance/ccxml --report conformance/ccxml/baseline.json`.
+
+use std::path::PathBuf;
+
+use vxp_conformance::ccxml::{
+    Report, RunOptions, Suite, Verdict, compare, is_ccxml_suite, render_changes, run_suite,
+};
+use vxp_platform::cli::conformance::CcxmlTextDriver;
+
+fn suite_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/ccxml")
+}
+
+#[test]
+fn own_suite_keeps_every_baseline_pass() {
+    let dir = suite_dir();
+    let suite = Suite::load(&dir).expect("the suite loads");
+    assert!(is_ccxml_suite(&suite));
+    assert!(
+        suite.tests.len() >= 170,
+        "suite has {} tests",
+        suite.tests.len()
+    );
+    let options = RunOptions {
+        jobs: 2,
+        ..RunOptions::default()
+    };
+    let report = run_suite(&suite, &CcxmlTextDriver, &options).expect("suite runs");
+    assert_eq!(report.results.len(), suite.tests.len());
+
+    let baseline_text =
+        std::fs::read_to_string(dir.join("baseline.json")).expect("baseline.json exists");
+    let baseline = Report::from_json(&baseline_text).expect("baseline is a report");
+    let changes = compare(&baseline, &report);
+    let regressions: Vec<_> = changes.iter().filter(|c| c.is_regression()).collect();
+    assert!(
+        regressions.is_empty(),
+        "tests that pass in the baseline fail now:\n{}\n{}",
+        render_changes(&changes),
+        report
+            .results
+            .iter()
+            .filter(|r| regressions.iter().any(|c| c.id == r.id))
+            .map(|r| format!(
+                "{} ({}): {}",
+                r.id,
+                r.spec,
+                r.reason.clone().unwrap_or_default()
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The pass rate never drops below the baseline's (issue 7 asks for 95 %;
+    // docs/CONFORMANCE.md lists the tests still failing and why).
+    let rate = |r: &Report| r.passed() as f64 / r.results.len().max(1) as f64;
+    assert!(
+        rate(&report) >= rate(&baseline),
+        "pass rate {:.3} below the baseline's {:.3}: {}",
+        rate(&report),
+        rate(&baseline),
+        report.closing_line()
+    );
+}
+
+#[test]
+fn a_filtered_run_selects_a_section() {
+    let suite = Suite::load(&suite_dir()).expect("the suite loads");
+    let options = RunOptions {
+        filter: vec!["6.2.4".into()],
+        ..RunOptions::default()
+    };
+    let report = run_suite(&suite, &CcxmlTextDriver, &options).expect("runs");
+    assert!(report.results.len() >= 4, "{:?}", report.results);
+    assert!(report.results.iter().all(|r| r.spec == "6.2.4"));
+    assert!(
+        report.results.iter().all(|r| r.verdict == Verdict::Pass),
+        "{}",
+        report.to_markdown()
+    );
+}
