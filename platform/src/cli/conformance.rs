@@ -216,3 +216,107 @@ pub fn run(cmd: ConformanceCommand) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Map, json};
+
+    use super::*;
+
+    fn suite(start: &str) -> Suite {
+        let manifest = format!(
+            r#"<tests><test id="1"><assert id="1" spec="1">x</assert><start uri="{start}"/></test></tests>"#
+        );
+        let mut files = BTreeMap::new();
+        files.insert("manifest.xml".to_owned(), manifest.into_bytes());
+        Suite::from_files("s".into(), files).expect("suite")
+    }
+
+    #[test]
+    fn kind_comes_from_the_manifest_unless_given() {
+        assert_eq!(
+            resolve_kind(SuiteKind::Auto, &suite("1/1.ccxml")),
+            SuiteKind::Ccxml
+        );
+        assert_eq!(
+            resolve_kind(SuiteKind::Auto, &suite("1/1.txml")),
+            SuiteKind::Vxml
+        );
+        assert_eq!(
+            resolve_kind(SuiteKind::Ccxml, &suite("1/1.txml")),
+            SuiteKind::Ccxml
+        );
+    }
+
+    #[test]
+    fn transcripts_become_session_outcomes() {
+        let mut values = Map::new();
+        values.insert("reason".to_owned(), json!("no event"));
+        values.insert("n".to_owned(), json!(3));
+        let exit = Transcript {
+            entries: vec![ccxml_text::Entry::Log {
+                at_ms: 0,
+                label: Some("t".to_owned()),
+                text: "hello".to_owned(),
+            }],
+            outcome: Outcome::Exit {
+                expr: json!("fail"),
+                values,
+            },
+        };
+        let outcome = session_outcome(&exit);
+        assert_eq!(outcome.logs, ["t: hello"]);
+        assert_eq!(
+            outcome.ending,
+            ccxml::SessionEnding::Exit {
+                value: Some("fail".to_owned()),
+                values: vec![
+                    ("n".to_owned(), "3".to_owned()),
+                    ("reason".to_owned(), "no event".to_owned())
+                ],
+            }
+        );
+        let ended = |event: &str| Transcript {
+            entries: Vec::new(),
+            outcome: Outcome::Ended {
+                event: event.to_owned(),
+                reason: "why".to_owned(),
+            },
+        };
+        assert_eq!(
+            session_outcome(&ended("ccxml.kill")).ending,
+            ccxml::SessionEnding::Killed
+        );
+        assert_eq!(
+            session_outcome(&ended("error.semantic")).ending,
+            ccxml::SessionEnding::Error("error.semantic: why".to_owned())
+        );
+        let timeout = Transcript {
+            entries: Vec::new(),
+            outcome: Outcome::Timeout {
+                reason: "120 s".to_owned(),
+            },
+        };
+        assert_eq!(
+            session_outcome(&timeout).ending,
+            ccxml::SessionEnding::TimedOut
+        );
+    }
+
+    #[test]
+    fn a_broken_scenario_is_a_failure_with_its_reason() {
+        let start = Url::parse("http://127.0.0.1:9/1/1.ccxml").expect("url");
+        let outcome = ccxml::SessionDriver::run_session(
+            &CcxmlTextDriver,
+            &start,
+            Some("no_such_field = 1"),
+            Duration::from_secs(1),
+        );
+        assert!(
+            matches!(&outcome.ending, ccxml::SessionEnding::Error(e) if e.starts_with("scenario:")),
+            "{outcome:?}"
+        );
+    }
+}
