@@ -727,5 +727,31 @@ def register(g):
             + on("error.semantic", PASS) + on("error.*", fail_any()) + on("test.noerror", fail("no error.semantic was raised")), errors=False), scenario=IN)
 
 
+    # ---- further attributes and events ------------------------------------------------------------
+    test("10.4.4", "connection.progressing of an outbound call carries its connectionid.",
+         ep(on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" connectionid="cid"/>')
+            + on("connection.progressing", check("event$.connectionid == cid")), '<var name="cid"/>'), scenario=NO_CALL)
+    test("10.4.1", "<accept> with a hints expression answers the call.",
+         ep(on("connection.alerting", '<var name="h" expr="new Object()"/><accept hints="h"/>') + on("connection.connected", PASS)), scenario=IN)
+    dlg("7.2.2", "<dialogstart> with an explicit type application/voicexml+xml starts the dialog.",
+        on("dialog.started", PASS),
+        start=on("connection.connected", '<dialogstart src="\'dialog.vxml\'" type="\'application/voicexml+xml\'" connectionid="event$.connectionid" dialogid="did"/>'))
+    dlg("9.2.3", "<send> with targettype dialog delivers an event to a running dialog: send.successful.",
+        on("dialog.started", '<send name="\'app.hello\'" target="did" targettype="\'dialog\'" sendid="sid"/>')
+        + on("send.successful", check("event$.sendid == sid")),
+        scenario=IN + '\n[dialogs."*"]\nafter_ms = 60000\n', pre='<var name="sid"/>')
+    test("4", "A ccxml.kill from the platform is delivered to a transition that handles it.",
+         ep(on("ccxml.kill", PASS)),
+         scenario=IN + '\n[[events]]\nat_ms = 1000\nkind = "kill"\n')
+    test("9.2.3", "A basichttp event arriving later than a delayed self-send is processed in time order.",
+         ep(on("ccxml.loaded", send("test.first", ' delay="\'500ms\'"')) + on("test.first", '<assign name="seq" expr="seq + \'1\'"/>')
+            + on("myapp.go", check("seq == '1'")), pre='<var name="seq" expr="\'\'"/>'),
+         scenario=IN + '\n[[events]]\nat_ms = 2000\nkind = "event"\nname = "myapp.go"\n')
+    test("6.2.7", "A <fetch> with method 'post' and a namelist completes with fetch.done.",
+         ep(on("ccxml.loaded", '<var name="k" expr="1"/><fetch next="\'b.ccxml\'" method="\'post\'" namelist="k" fetchid="fid"/>')
+            + on("fetch.done", PASS), pre_fid),
+         files={"b.ccxml": B_PASS})
+
+
 def fail_any():
     return ('<assign name="reason" expr="\'wrong error \' + event$.name"/><exit expr="\'fail\'" namelist="reason"/>')
