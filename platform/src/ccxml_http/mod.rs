@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,10 +43,25 @@ enum Command {
     },
 }
 
+/// Events waiting between the HTTP handlers and one session's thread;
+/// more are refused with 503 (the session's own queue is bounded too).
+pub const MAX_PENDING_EVENTS: usize = 256;
+
+/// Why an event was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Delivery {
+    /// No session with that id runs.
+    #[error("no such session")]
+    NoSession,
+    /// The session has too many events waiting.
+    #[error("the session is busy")]
+    Busy,
+}
+
 /// The running sessions, by id.
 #[derive(Debug, Default)]
 pub struct Registry {
-    sessions: Mutex<HashMap<String, Sender<Command>>>,
+    sessions: Mutex<HashMap<String, SyncSender<Command>>>,
     next: AtomicU64,
     /// The public URL of this server's basichttp endpoint, for
     /// `session.ioprocessors.basichttp`.
@@ -81,7 +96,7 @@ impl Registry {
     pub fn start_session(self: &Arc<Self>, url: Url, values: Map<String, Value>) -> String {
         let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let id = format!("ccxml-{n}");
-        let (tx, rx) = channel();
+        let (tx, rx) = sync_channel(MAX_PENDING_EVENTS);
         if let Ok(mut s) = self.sessions.lock() {
             s.insert(id.clone(), tx);
         }
@@ -113,13 +128,20 @@ impl Registry {
         id
     }
 
-    /// Delivers an external event; false when no such session runs.
-    pub fn send_event(&self, sessionid: &str, name: String, fields: Map<String, Value>) -> bool {
-        let Ok(s) = self.sessions.lock() else {
-            return false;
-        };
-        s.get(sessionid)
-            .is_some_and(|tx| tx.send(Command::Event { name, fields }).is_ok())
+    /// Delivers an external event to a running session.
+    pub fn send_event(
+        &self,
+        sessionid: &str,
+        name: String,
+        fields: Map<String, Value>,
+    ) -> Result<(), Delivery> {
+        let s = self.sessions.lock().map_err(|_| Delivery::NoSession)?;
+        let tx = s.get(sessionid).ok_or(Delivery::NoSession)?;
+        tx.try_send(Command::Event { name, fields })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => Delivery::Busy,
+                TrySendError::Disconnected(_) => Delivery::NoSession,
+            })
     }
 }
 
@@ -164,10 +186,13 @@ async fn basichttp(
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    if registry.send_event(&sessionid, name, fields) {
-        (StatusCode::NO_CONTENT, String::new())
-    } else {
-        (StatusCode::NOT_FOUND, format!("no session `{sessionid}`\n"))
+    match registry.send_event(&sessionid, name, fields) {
+        Ok(()) => (StatusCode::NO_CONTENT, String::new()),
+        Err(Delivery::NoSession) => (StatusCode::NOT_FOUND, format!("no session `{sessionid}`\n")),
+        Err(Delivery::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("session `{sessionid}` has too many events waiting\n"),
+        ),
     }
 }
 

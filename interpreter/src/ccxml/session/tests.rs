@@ -466,3 +466,169 @@ fn css2_times() {
     assert_eq!(parse_time("-1s"), None);
     assert_eq!(parse_time("soon"), None);
 }
+
+#[test]
+fn prepared_dialog_started_then_terminated() {
+    let mut h = Harness::new(&doc(r#"<var name="d"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected">
+    <dialogprepare src="'menu.vxml'" dialogid="d" connectionid="event$.connectionid"/>
+  </transition>
+  <transition event="dialog.prepared"><dialogstart prepareddialogid="d" connectionid="event$.dialog.connectionid"/></transition>
+  <transition event="dialog.started">
+    <log expr="session.dialogs[d].state + ' ' + session.connections[event$.dialog.connectionid].input"/>
+    <dialogterminate dialogid="d" immediate="true"/>
+  </transition>
+  <transition event="dialog.exit"><exit expr="typeof event$.dialog"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected {
+        connection: c.clone(),
+    });
+    h.input(Input::DialogPrepared {
+        dialog: "d1".into(),
+    });
+    let started = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::StartDialog(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("start");
+    assert!(started.prepared);
+    assert_eq!(started.dialog, "d1");
+    h.input(Input::DialogStarted {
+        dialog: "d1".into(),
+    });
+    assert_eq!(h.logs(), vec![format!("STARTED d1")]);
+    assert!(h.outs.iter().any(|o| matches!(
+        o,
+        Output::TerminateDialog {
+            immediate: true,
+            ..
+        }
+    )));
+    h.input(Input::DialogExit {
+        dialog: "d1".into(),
+        values: Value::Null,
+    });
+    assert_eq!(h.exit(), Some(json!("object")));
+}
+
+#[test]
+fn dialog_failing_to_start_raises_notstarted() {
+    let mut h = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><dialogstart src="'x.vxml'" connectionid="event$.connectionid"/></transition>
+  <transition event="error.dialog.notstarted"><exit expr="event$.dialogid + ' ' + event$.reason"/></transition>
+</eventprocessor>"#));
+    h.inbound();
+    h.input(Input::DialogFailed {
+        dialog: "d1".into(),
+        reason: "404".into(),
+    });
+    assert_eq!(h.exit(), Some(json!("d1 404")));
+}
+
+#[test]
+fn handled_kill_runs_its_transition_and_unhandled_kill_ends() {
+    let mut h = Harness::new(&doc(
+        r#"<eventprocessor><transition event="ccxml.kill"><exit expr="'cleaned up: ' + event$.reason"/></transition></eventprocessor>"#,
+    ));
+    h.input(Input::Kill {
+        unconditional: false,
+        reason: "shutdown".into(),
+    });
+    assert_eq!(h.exit(), Some(json!("cleaned up: shutdown")));
+    let mut h = Harness::new(&doc("<eventprocessor/>"));
+    h.input(Input::Kill {
+        unconditional: false,
+        reason: "shutdown".into(),
+    });
+    assert_eq!(h.ended().as_deref(), Some("ccxml.kill"));
+}
+
+#[test]
+fn an_error_in_initialisation_follows_ccxml_loaded() {
+    let h = Harness::new(&doc(r#"<var name="x" expr="no.such.thing"/>
+<eventprocessor>
+  <transition event="ccxml.loaded"><log expr="'loaded'"/></transition>
+  <transition event="error.semantic"><exit expr="event$.tagname"/></transition>
+</eventprocessor>"#));
+    assert_eq!(h.events(), vec!["ccxml.loaded", "error.semantic"]);
+    assert_eq!(h.exit(), Some(json!("var")));
+}
+
+#[test]
+fn createccxml_asks_for_a_child_and_reports_its_exit() {
+    let mut h = Harness::new(&doc(
+        r#"<var name="child"/><var name="greeting" expr="'hi'"/>
+<eventprocessor>
+  <transition event="ccxml.loaded"><createccxml next="'child.ccxml'" sessionid="child" namelist="greeting"/></transition>
+  <transition event="ccxml.created"><log expr="event$.sessionid == child"/></transition>
+  <transition event="ccxml.exit"><exit expr="event$.expr"/></transition>
+</eventprocessor>"#,
+    ));
+    let (id, url, values) = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::CreateSession {
+                sessionid,
+                url,
+                values,
+            } => Some((sessionid.clone(), url.clone(), values.clone())),
+            _ => None,
+        })
+        .expect("a child");
+    assert_eq!(url.as_str(), "http://app.example/child.ccxml");
+    assert_eq!(values.get("greeting"), Some(&json!("hi")));
+    h.input(Input::SessionCreated {
+        sessionid: id.clone(),
+    });
+    assert_eq!(h.logs(), vec!["true"]);
+    h.input(Input::ChildExit {
+        sessionid: id,
+        expr: json!("child done"),
+        values: serde_json::Map::new(),
+    });
+    assert_eq!(h.exit(), Some(json!("child done")));
+}
+
+#[test]
+fn send_to_a_missing_dialog_is_targetunavailable_and_join_checks_ids() {
+    let h = Harness::new(&doc(r#"<var name="seen" expr="''"/>
+<eventprocessor>
+  <transition event="ccxml.loaded">
+    <send name="'x'" target="'d9'" targettype="'dialog'"/>
+  </transition>
+  <transition event="error.send.targetunavailable">
+    <assign name="seen" expr="seen + 'S'"/>
+    <join id1="'nobody'" id2="'nothing'"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="seen + 'J:' + event$.tagname"/></transition>
+</eventprocessor>"#));
+    assert_eq!(h.exit(), Some(json!("SJ:join")));
+}
+
+#[test]
+fn garbage_documents_end_the_session_without_panicking() {
+    for src in [
+        "",
+        "<",
+        "<ccxml version='1.0'><eventprocessor><transition event='*'><if cond='('/></transition></eventprocessor></ccxml>",
+        "<ccxml version='1.0'><script>function f(){ f(); } f();</script></ccxml>",
+        "<ccxml version='1.0'><script>while(true){}</script></ccxml>",
+        "\u{feff}<ccxml version='1.0'><eventprocessor><transition><exit expr='1/0'/></transition></eventprocessor></ccxml>",
+    ] {
+        let h = Harness::new(src);
+        // Each turn is bounded: the session either ended or yields with a
+        // bounded amount of output (a `*` transition that fails handles its
+        // own error.semantic again, one turn at a time).
+        assert!(
+            h.s.is_finished() || h.outs.len() <= 4 * SessionLimits::default().events_per_turn,
+            "{src}"
+        );
+    }
+}
