@@ -158,7 +158,7 @@ enum Phase {
     Finished,
 }
 
-/// A delayed `<send>` (§9.2.5).
+/// A delayed `<send>` (§9).
 #[derive(Debug)]
 struct Timer {
     at: Instant,
@@ -870,7 +870,7 @@ impl Session {
         format!("{prefix}{n}")
     }
 
-    /// Adds the fields every event carries (§9.3): `eventid`, `eventsource`,
+    /// Adds the fields every event carries (§9): `eventid`, `eventsource`,
     /// `eventsourcetype`.
     fn stamp(&mut self, mut ev: Event) -> Event {
         if !ev.fields.contains_key("eventid") {
@@ -1011,7 +1011,7 @@ impl Session {
         }
     }
 
-    /// Selects and runs the transition for one event (§9.2.3).
+    /// Selects and runs the transition for one event (§9).
     fn process(&mut self, ev: Event) {
         let Some(doc) = self.doc.clone() else {
             return;
@@ -1103,7 +1103,7 @@ impl Session {
     }
 
     /// The `event$` object for `ev`, with live `connection`, `dialog` and
-    /// `conference` references (§9.3).
+    /// `conference` references (§9).
     fn event_object(&mut self, ev: &Event) -> JsValue {
         let mut fields = ev.fields.clone();
         fields.insert("name".into(), Value::String(ev.name.clone()));
@@ -1153,7 +1153,7 @@ impl Session {
     }
 }
 
-/// The ECMAScript constants of the Connection states (§10.2.2), so documents
+/// The ECMAScript constants of the Connection states (§10), so documents
 /// may compare `connection.state == Connection.CONNECTED`.
 const CONSTANTS: &str = "var Connection = Object.freeze({IDLE:'IDLE', ALERTING:'ALERTING', \
 PROGRESSING:'PROGRESSING', CONNECTED:'CONNECTED', FAILED:'FAILED', DISCONNECTED:'DISCONNECTED'});";
@@ -1175,7 +1175,7 @@ fn js_to_json(js: &mut ScriptHost, v: &JsValue) -> Value {
     }
 }
 
-/// A CSS2 time (`5s`, `250ms`) as a duration (§9.2.5 `delay`, fetch `timeout`).
+/// A CSS2 time (`5s`, `250ms`) as a duration (§9 `delay`, fetch `timeout`).
 pub(crate) fn parse_time(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
