@@ -328,6 +328,12 @@ pub enum Input {
         /// The returned values (an object, or `null`).
         values: Value,
     },
+    /// A dialog ran `<disconnect>` (`dialog.disconnect`): it asks the
+    /// session to hang up its connection.
+    DialogDisconnect {
+        /// The dialog.
+        dialog: String,
+    },
     /// A dialog asks for a transfer (`dialog.transfer`).
     DialogTransfer {
         /// The dialog.

@@ -715,6 +715,12 @@ impl<'a> Network<'a> {
                                 .unwrap_or_else(|| "tel:+15550000".into()),
                         },
                     ),
+                    "disconnect" => self.schedule(
+                        after,
+                        Input::DialogDisconnect {
+                            dialog: dialog.clone(),
+                        },
+                    ),
                     "user" => self.schedule(
                         after,
                         Input::DialogUser {
@@ -725,7 +731,7 @@ impl<'a> Network<'a> {
                     ),
                     _ => {}
                 }
-                let exit_at = if matches!(other, "transfer" | "user") {
+                let exit_at = if matches!(other, "transfer" | "user" | "disconnect") {
                     after * 2
                 } else {
                     after
@@ -785,6 +791,7 @@ fn is_for_dialog(input: &Input, id: &str) -> bool {
         | Input::DialogPrepared { dialog }
         | Input::DialogExit { dialog, .. }
         | Input::DialogTransfer { dialog, .. }
+        | Input::DialogDisconnect { dialog }
         | Input::DialogUser { dialog, .. }
         | Input::DialogFailed { dialog, .. } => dialog == id,
         _ => false,

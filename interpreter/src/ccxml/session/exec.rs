@@ -568,7 +568,7 @@ impl Session {
                         Some("callreceive") => (id.clone(), j),
                         _ => (j, id.clone()),
                     };
-                    self.pending_joins.insert((id1, id2), duplex);
+                    self.call_joins.insert(id.clone(), (id1, id2, duplex));
                 }
                 self.out.push_back(Output::CreateCall {
                     connection: id,

@@ -183,6 +183,8 @@ pub struct Session {
     scripts: HashMap<Url, String>,
     /// Joins requested and not yet confirmed, with their duplex.
     pending_joins: HashMap<(String, String), Duplex>,
+    /// Joins a `<createcall joinid>` asks for once its call connects.
+    call_joins: HashMap<String, (String, String, Duplex)>,
     /// Children started by `<createccxml>`.
     children: Vec<String>,
     next_id: u64,
@@ -248,6 +250,7 @@ impl Session {
             fetched: HashMap::new(),
             scripts: HashMap::new(),
             pending_joins: HashMap::new(),
+            call_joins: HashMap::new(),
             children: Vec::new(),
             next_id: 0,
             counters: HashMap::new(),
@@ -536,6 +539,15 @@ impl Session {
                     [("dialogid", Value::String(dialog)), ("values", values)],
                 ));
             }
+            Input::DialogDisconnect { dialog } => {
+                if !self.objects.dialogs.contains_key(&dialog) {
+                    return self.drop_event("dialog.disconnect", "no such dialog");
+                }
+                self.enqueue(Event::new(
+                    "dialog.disconnect",
+                    [("dialogid", Value::String(dialog))],
+                ));
+            }
             Input::DialogTransfer {
                 dialog,
                 transfer_type,
@@ -711,8 +723,18 @@ impl Session {
         let state = self.js.string(to.name());
         objects::set(&mut self.js, &obj, "state", state);
         if matches!(to, ConnState::Disconnected | ConnState::Failed) {
+            self.call_joins.remove(id);
             self.objects.isolate(id);
             self.objects.sync_media(&mut self.js);
+        }
+        if to == ConnState::Connected
+            && let Some((id1, id2, duplex)) = self.call_joins.remove(id)
+            && self.objects.exists(&id1)
+            && self.objects.exists(&id2)
+        {
+            self.pending_joins
+                .insert((id1.clone(), id2.clone()), duplex);
+            self.out.push_back(Output::Join { id1, id2, duplex });
         }
         fields.insert(0, ("connectionid", Value::String(id.to_owned())));
         fields.push(("protocol", Value::from("sip")));
