@@ -17,7 +17,7 @@ pub use crate::vxml::session::{FetchId, FetchRequest, FetchResult, Fetched, Sour
 
 use super::model::Duplex;
 
-/// An event in a session's queue (§9.1): a name and the fields its `event$`
+/// An event in a session's queue (§9): a name and the fields its `event$`
 /// object carries besides `name`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
@@ -327,6 +327,12 @@ pub enum Input {
         dialog: String,
         /// The returned values (an object, or `null`).
         values: Value,
+    },
+    /// A dialog ran `<disconnect>` (`dialog.disconnect`): it asks the
+    /// session to hang up its connection.
+    DialogDisconnect {
+        /// The dialog.
+        dialog: String,
     },
     /// A dialog asks for a transfer (`dialog.transfer`).
     DialogTransfer {

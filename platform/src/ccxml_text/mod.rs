@@ -1,6 +1,7 @@
-//! The CCXML text front end: runs one CCXML session against a simulated
-//! telephony network on a simulated clock (time jumps to the next event; no
-//! real waiting), with documents fetched through `vxp-fetcher`. The network
+//! The CCXML text front end: runs a CCXML session (and the children its
+//! `<createccxml>` starts) against a simulated telephony network on a
+//! simulated clock (time jumps to the next event; no real waiting), with
+//! documents fetched through `vxp-fetcher`. The network
 //! confirms every call-control request the way a real one would, and a
 //! [`Scenario`] overrides its defaults (busy destinations, dialog results,
 //! hangups, external events). `vxp ccxml run` prints the [`Transcript`].
@@ -81,7 +82,8 @@ pub fn run_scenario(
     run_scenario_with(url, scenario, options, &mut |_| {})
 }
 
-/// The simulated network around one session.
+/// The simulated network around one session and the child sessions its
+/// `<createccxml>` starts (index 0 is the session under test).
 struct Network<'a> {
     scenario: &'a Scenario,
     options: &'a RunOptions,
@@ -89,7 +91,11 @@ struct Network<'a> {
     observe: &'a mut dyn FnMut(&Entry),
     entries: Vec<Entry>,
     /// Inputs due at a simulated time (ms), in arrival order.
-    agenda: BTreeMap<(u64, u64), Input>,
+    agenda: BTreeMap<(u64, u64), (usize, Input)>,
+    sessions: Vec<Session>,
+    /// The session whose outputs are being performed.
+    cur: usize,
+    base: Instant,
     seq: u64,
     t: u64,
     inbound: Option<String>,
@@ -109,6 +115,9 @@ impl<'a> Network<'a> {
             observe,
             entries: Vec::new(),
             agenda: BTreeMap::new(),
+            sessions: Vec::new(),
+            cur: 0,
+            base: Instant::now(),
             seq: 0,
             t: 0,
             inbound: None,
@@ -126,18 +135,25 @@ impl<'a> Network<'a> {
     }
 
     fn record(&mut self, entry: Entry) {
+        // A child session's lines are shown as the network's, tagged with its id.
+        let entry = if self.cur == 0 {
+            entry
+        } else {
+            let line = entry.to_string();
+            let rest = line.split_once(' ').map_or(line.as_str(), |(_, r)| r);
+            Entry::Network {
+                at_ms: self.t,
+                text: format!("{}: {rest}", self.sessions[self.cur].id()),
+            }
+        };
         (self.observe)(&entry);
         self.entries.push(entry);
     }
 
-    fn note(&mut self, text: String) {
-        let at_ms = self.t;
-        self.record(Entry::Network { at_ms, text });
-    }
-
     fn schedule(&mut self, delay_ms: u64, input: Input) {
         self.seq += 1;
-        self.agenda.insert((self.t + delay_ms, self.seq), input);
+        self.agenda
+            .insert((self.t + delay_ms, self.seq), (self.cur, input));
     }
 
     fn run(&mut self, url: Url) -> Transcript {
@@ -153,8 +169,8 @@ impl<'a> Network<'a> {
             "basichttp".into(),
             Value::from("http://127.0.0.1/ccxml/basichttp?sessionid=s1"),
         );
-        let base = Instant::now();
-        let mut session = Session::new(config, base);
+        let base = self.base;
+        self.sessions.push(Session::new(config, base));
         let max_time = self
             .options
             .max_time
@@ -164,30 +180,33 @@ impl<'a> Network<'a> {
 
         if !external {
             let inbound = self.scenario.inbound.clone().unwrap_or_default();
-            let id = session.new_connection_id();
+            let id = self.sessions[0].new_connection_id();
             self.inbound = Some(id.clone());
             self.seq += 1;
             self.agenda.insert(
                 (inbound.at_ms, self.seq),
-                Input::Alerting {
-                    connection: id,
-                    remote: inbound.remote,
-                    local: inbound.local,
-                    headers: inbound.headers.into_iter().collect(),
-                },
+                (
+                    0,
+                    Input::Alerting {
+                        connection: id,
+                        remote: inbound.remote,
+                        local: inbound.local,
+                        headers: inbound.headers.into_iter().collect(),
+                    },
+                ),
             );
         }
         for ev in &self.scenario.events {
             if let Some(input) = self.timed_input(ev) {
                 self.seq += 1;
-                self.agenda.insert((ev.at_ms, self.seq), input);
+                self.agenda.insert((ev.at_ms, self.seq), (0, input));
             }
         }
 
         let mut steps = 0u32;
         let outcome = loop {
-            self.perform(&mut session, base);
-            if session.is_finished() {
+            self.perform_all();
+            if self.sessions[0].is_finished() {
                 break self.outcome_from_entries();
             }
             steps += 1;
@@ -196,9 +215,15 @@ impl<'a> Network<'a> {
                     reason: format!("stopped after {MAX_STEPS} steps at {} ms", self.t),
                 };
             }
-            let timer_ms = session.poll_timeout().map(|at| {
-                u64::try_from(at.saturating_duration_since(base).as_millis()).unwrap_or(u64::MAX)
-            });
+            let timer_ms = self
+                .sessions
+                .iter()
+                .filter_map(Session::poll_timeout)
+                .min()
+                .map(|at| {
+                    u64::try_from(at.saturating_duration_since(base).as_millis())
+                        .unwrap_or(u64::MAX)
+                });
             let agenda_ms = self.agenda.keys().next().map(|(t, _)| *t);
             let next = match (timer_ms, agenda_ms) {
                 (Some(a), Some(b)) => a.min(b),
@@ -223,19 +248,17 @@ impl<'a> Network<'a> {
                 .range(..=(self.t, u64::MAX))
                 .map(|(k, _)| *k)
                 .collect();
-            if due.is_empty() {
-                session.handle_timeout(now);
-            } else {
-                for key in due {
-                    if let Some(input) = self.agenda.remove(&key) {
-                        session.handle_input(input, now);
-                        self.perform(&mut session, base);
-                        if session.is_finished() {
-                            break;
-                        }
+            for key in due {
+                if let Some((target, input)) = self.agenda.remove(&key) {
+                    self.sessions[target].handle_input(input, now);
+                    self.perform_all();
+                    if self.sessions[0].is_finished() {
+                        break;
                     }
                 }
-                if !session.is_finished() {
+            }
+            for session in &mut self.sessions {
+                if session.poll_timeout().is_some_and(|at| at <= now) {
                     session.handle_timeout(now);
                 }
             }
@@ -313,16 +336,29 @@ impl<'a> Network<'a> {
         }
     }
 
-    /// Drains the session's outputs, answering each as the network would.
-    fn perform(&mut self, session: &mut Session, base: Instant) {
-        while let Some(out) = session.poll_output() {
+    /// Performs the outputs of every session until none has any.
+    fn perform_all(&mut self) {
+        let mut i = 0;
+        while i < self.sessions.len() {
+            self.perform(i);
+            i += 1;
+        }
+        self.cur = 0;
+    }
+
+    /// Drains one session's outputs, answering each as the network would.
+    fn perform(&mut self, idx: usize) {
+        self.cur = idx;
+        let base = self.base;
+        while let Some(out) = self.sessions[idx].poll_output() {
+            self.cur = idx;
             let at_ms = self.t;
             let now = base + Duration::from_millis(self.t);
             match out {
                 Output::Fetch(req) => {
                     let result = self.fetch.fetch(&req);
                     self.fetch.forget_recent();
-                    session.handle_fetched(req.id, result, now);
+                    self.sessions[idx].handle_fetched(req.id, result, now);
                 }
                 Output::AcceptCall { connection, .. } => {
                     self.action(format!("accept {connection}"));
@@ -356,7 +392,7 @@ impl<'a> Network<'a> {
                 Output::Disconnect { connection, reason } => {
                     self.action(format!("disconnect {connection}"));
                     self.agenda
-                        .retain(|_, i| !is_for_connection(i, &connection));
+                        .retain(|_, (t, i)| *t != idx || !is_for_connection(i, &connection));
                     self.schedule(
                         0,
                         Input::Disconnected {
@@ -433,7 +469,8 @@ impl<'a> Network<'a> {
                         "dialogterminate {dialog}{}",
                         if immediate { " immediate" } else { "" }
                     ));
-                    self.agenda.retain(|_, i| !is_for_dialog(i, &dialog));
+                    self.agenda
+                        .retain(|_, (t, i)| *t != idx || !is_for_dialog(i, &dialog));
                     self.schedule(
                         0,
                         Input::DialogExit {
@@ -454,27 +491,37 @@ impl<'a> Network<'a> {
                         "send {name} to {targettype}:{target_shown}{}",
                         values_suffix(&fields)
                     ));
-                    if targettype == "ccxml" {
-                        self.schedule(
+                    let peer = self
+                        .sessions
+                        .iter()
+                        .position(|s| s.id() == target && !s.is_finished());
+                    match (targettype.as_str(), peer) {
+                        ("ccxml", Some(p)) => {
+                            let source = self.sessions[idx].id().to_owned();
+                            self.seq += 1;
+                            self.agenda.insert(
+                                (self.t, self.seq),
+                                (
+                                    p,
+                                    Input::External {
+                                        name,
+                                        fields,
+                                        source,
+                                        sourcetype: "ccxml".into(),
+                                    },
+                                ),
+                            );
+                            self.schedule(0, sent(sendid, target, targettype));
+                        }
+                        ("ccxml", None) => self.schedule(
                             0,
                             Input::SendFailed {
                                 sendid,
                                 event: "error.send.targetunavailable".into(),
                                 reason: format!("no session `{target}` runs here"),
                             },
-                        );
-                    } else {
-                        self.schedule(
-                            0,
-                            Input::External {
-                                name: "send.successful".into(),
-                                fields: [("sendid".to_owned(), Value::String(sendid))]
-                                    .into_iter()
-                                    .collect(),
-                                source: target,
-                                sourcetype: targettype,
-                            },
-                        );
+                        ),
+                        _ => self.schedule(0, sent(sendid, target, targettype)),
                     }
                 }
                 Output::CreateSession {
@@ -482,12 +529,17 @@ impl<'a> Network<'a> {
                     url,
                     values,
                 } => {
+                    let url_parsed = url.clone();
                     let url = self.rewrite(url.as_str());
                     self.action(format!(
                         "createccxml {sessionid} {url}{}",
                         values_suffix(&values)
                     ));
-                    self.note(format!("child session {sessionid} is not run in text mode"));
+                    let mut config = SessionConfig::new(sessionid.clone(), url_parsed);
+                    config.startupmode = StartupMode::CreateCcxml;
+                    config.parent = Some(self.sessions[idx].id().to_owned());
+                    config.values = values;
+                    self.sessions.push(Session::new(config, now));
                     self.schedule(0, Input::SessionCreated { sessionid });
                 }
                 Output::Log { label, text, .. } => {
@@ -530,9 +582,10 @@ impl<'a> Network<'a> {
                 Output::Exit { expr, values, .. } => {
                     self.record(Entry::Exit {
                         at_ms,
-                        expr,
-                        values,
+                        expr: expr.clone(),
+                        values: values.clone(),
                     });
+                    self.child_ended(idx, expr, values);
                 }
                 Output::Ended { event, reason, .. } => {
                     let reason = self.rewrite(&reason);
@@ -541,9 +594,34 @@ impl<'a> Network<'a> {
                         event,
                         reason,
                     });
+                    self.child_ended(idx, Value::Null, Map::new());
                 }
             }
         }
+    }
+
+    /// Reports a child session's end to its parent (`ccxml.exit`).
+    fn child_ended(&mut self, idx: usize, expr: Value, values: Map<String, Value>) {
+        if idx == 0 {
+            return;
+        }
+        let sessionid = self.sessions[idx].id().to_owned();
+        let parent = sessionid
+            .rsplit_once('.')
+            .and_then(|(p, _)| self.sessions.iter().position(|s| s.id() == p))
+            .unwrap_or(0);
+        self.seq += 1;
+        self.agenda.insert(
+            (self.t, self.seq),
+            (
+                parent,
+                Input::ChildExit {
+                    sessionid,
+                    expr,
+                    values,
+                },
+            ),
+        );
     }
 
     fn action(&mut self, text: String) {
@@ -637,6 +715,12 @@ impl<'a> Network<'a> {
                                 .unwrap_or_else(|| "tel:+15550000".into()),
                         },
                     ),
+                    "disconnect" => self.schedule(
+                        after,
+                        Input::DialogDisconnect {
+                            dialog: dialog.clone(),
+                        },
+                    ),
                     "user" => self.schedule(
                         after,
                         Input::DialogUser {
@@ -647,7 +731,7 @@ impl<'a> Network<'a> {
                     ),
                     _ => {}
                 }
-                let exit_at = if matches!(other, "transfer" | "user") {
+                let exit_at = if matches!(other, "transfer" | "user" | "disconnect") {
                     after * 2
                 } else {
                     after
@@ -661,6 +745,18 @@ impl<'a> Network<'a> {
                 );
             }
         }
+    }
+}
+
+/// The confirmation of a delivered `<send>`.
+fn sent(sendid: String, target: String, targettype: String) -> Input {
+    Input::External {
+        name: "send.successful".into(),
+        fields: [("sendid".to_owned(), Value::String(sendid))]
+            .into_iter()
+            .collect(),
+        source: target,
+        sourcetype: targettype,
     }
 }
 
@@ -695,8 +791,87 @@ fn is_for_dialog(input: &Input, id: &str) -> bool {
         | Input::DialogPrepared { dialog }
         | Input::DialogExit { dialog, .. }
         | Input::DialogTransfer { dialog, .. }
+        | Input::DialogDisconnect { dialog }
         | Input::DialogUser { dialog, .. }
         | Input::DialogFailed { dialog, .. } => dialog == id,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn write(dir: &std::path::Path, name: &str, body: &str) -> Url {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"<ccxml version="1.0" xmlns="http://www.w3.org/2002/09/ccxml">{body}</ccxml>"#
+            ),
+        )
+        .expect("document written");
+        Url::from_file_path(&path).expect("absolute path")
+    }
+
+    #[test]
+    fn a_child_session_runs_and_talks_to_its_parent() {
+        let dir = std::env::temp_dir().join(format!("vxp-ccxml-text-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        write(
+            &dir,
+            "child.ccxml",
+            r#"<eventprocessor>
+  <transition event="ccxml.loaded"><send name="'child.hello'" target="session.parentid" namelist="session.values.n"/></transition>
+  <transition event="parent.bye"><exit expr="'child ' + session.values.n"/></transition>
+</eventprocessor>"#,
+        );
+        let parent = write(
+            &dir,
+            "parent.ccxml",
+            r#"<var name="child"/><var name="n" expr="7"/>
+<eventprocessor>
+  <transition event="ccxml.loaded"><createccxml next="'child.ccxml'" sessionid="child" namelist="n"/></transition>
+  <transition event="child.hello"><send name="'parent.bye'" target="child"/></transition>
+  <transition event="ccxml.exit"><exit expr="event$.sessionid == child ? event$.expr : 'fail'"/></transition>
+</eventprocessor>"#,
+        );
+        let scenario = Scenario {
+            startupmode: Some("external".into()),
+            ..Scenario::default()
+        };
+        let t = run_scenario(parent.clone(), &scenario, &RunOptions::relative_to(&parent))
+            .expect("driver starts");
+        assert_eq!(t.exit_value(), Some(&json!("child 7")), "{t}");
+        assert!(t.to_string().contains("~ s1.s1: exit"), "{t}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn noanswer_waits_for_the_createcall_timeout() {
+        let dir = std::env::temp_dir().join(format!("vxp-ccxml-noanswer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = write(
+            &dir,
+            "call.ccxml",
+            r#"<eventprocessor>
+  <transition event="ccxml.loaded"><createcall dest="'tel:+1'" timeout="'7s'"/></transition>
+  <transition event="connection.failed"><exit expr="event$.reason"/></transition>
+</eventprocessor>"#,
+        );
+        let mut scenario = Scenario::from_toml(
+            r#"startupmode = "external"
+[calls."tel:+1"]
+outcome = "noanswer"
+"#,
+        )
+        .expect("valid");
+        scenario.max_time_ms = Some(60_000);
+        let t =
+            run_scenario(url.clone(), &scenario, &RunOptions::relative_to(&url)).expect("driver");
+        assert_eq!(t.exit_value(), Some(&json!("noanswer")), "{t}");
+        assert!(t.to_string().contains("7.000 [connection.failed]"), "{t}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

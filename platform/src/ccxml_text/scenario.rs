@@ -92,7 +92,8 @@ pub struct CallOutcome {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DialogOutcome {
-    /// `exit` (default), `transfer`, `error` or `user`.
+    /// `exit` (default), `transfer`, `disconnect` (`dialog.disconnect`
+    /// first), `error` or `user`.
     #[serde(default)]
     pub outcome: Option<String>,
     /// Values `dialog.exit` returns.

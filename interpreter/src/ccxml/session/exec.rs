@@ -1,5 +1,5 @@
 //! Executable content of CCXML 1.0 (§7 control flow and scripting, §8
-//! dialogs, §9.2.5–§9.2.7 `<send>`/`<cancel>`/`<move>`, §10 call control).
+//! dialogs, §9 `<send>`, `<cancel>`, `<move>`, §10 call control).
 //!
 //! An element that fails stops the rest of its transition and raises the
 //! error event the specification names (`error.semantic` for a bad
@@ -563,12 +563,12 @@ impl Session {
                         Some("calltransmit" | "callreceive") => Duplex::Half,
                         _ => Duplex::Full,
                     };
-                    // The join takes effect when the call connects (§10.5.4).
+                    // The join takes effect when the call connects (§10).
                     let (id1, id2) = match direction.as_deref() {
                         Some("callreceive") => (id.clone(), j),
                         _ => (j, id.clone()),
                     };
-                    self.pending_joins.insert((id1, id2), duplex);
+                    self.call_joins.insert(id.clone(), (id1, id2, duplex));
                 }
                 self.out.push_back(Output::CreateCall {
                     connection: id,

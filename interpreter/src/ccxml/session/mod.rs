@@ -158,7 +158,7 @@ enum Phase {
     Finished,
 }
 
-/// A delayed `<send>` (§9.2.5).
+/// A delayed `<send>` (§9).
 #[derive(Debug)]
 struct Timer {
     at: Instant,
@@ -183,6 +183,8 @@ pub struct Session {
     scripts: HashMap<Url, String>,
     /// Joins requested and not yet confirmed, with their duplex.
     pending_joins: HashMap<(String, String), Duplex>,
+    /// Joins a `<createcall joinid>` asks for once its call connects.
+    call_joins: HashMap<String, (String, String, Duplex)>,
     /// Children started by `<createccxml>`.
     children: Vec<String>,
     next_id: u64,
@@ -248,6 +250,7 @@ impl Session {
             fetched: HashMap::new(),
             scripts: HashMap::new(),
             pending_joins: HashMap::new(),
+            call_joins: HashMap::new(),
             children: Vec::new(),
             next_id: 0,
             counters: HashMap::new(),
@@ -536,6 +539,15 @@ impl Session {
                     [("dialogid", Value::String(dialog)), ("values", values)],
                 ));
             }
+            Input::DialogDisconnect { dialog } => {
+                if !self.objects.dialogs.contains_key(&dialog) {
+                    return self.drop_event("dialog.disconnect", "no such dialog");
+                }
+                self.enqueue(Event::new(
+                    "dialog.disconnect",
+                    [("dialogid", Value::String(dialog))],
+                ));
+            }
             Input::DialogTransfer {
                 dialog,
                 transfer_type,
@@ -711,8 +723,18 @@ impl Session {
         let state = self.js.string(to.name());
         objects::set(&mut self.js, &obj, "state", state);
         if matches!(to, ConnState::Disconnected | ConnState::Failed) {
+            self.call_joins.remove(id);
             self.objects.isolate(id);
             self.objects.sync_media(&mut self.js);
+        }
+        if to == ConnState::Connected
+            && let Some((id1, id2, duplex)) = self.call_joins.remove(id)
+            && self.objects.exists(&id1)
+            && self.objects.exists(&id2)
+        {
+            self.pending_joins
+                .insert((id1.clone(), id2.clone()), duplex);
+            self.out.push_back(Output::Join { id1, id2, duplex });
         }
         fields.insert(0, ("connectionid", Value::String(id.to_owned())));
         fields.push(("protocol", Value::from("sip")));
@@ -870,7 +892,7 @@ impl Session {
         format!("{prefix}{n}")
     }
 
-    /// Adds the fields every event carries (§9.3): `eventid`, `eventsource`,
+    /// Adds the fields every event carries (§9): `eventid`, `eventsource`,
     /// `eventsourcetype`.
     fn stamp(&mut self, mut ev: Event) -> Event {
         if !ev.fields.contains_key("eventid") {
@@ -1011,7 +1033,7 @@ impl Session {
         }
     }
 
-    /// Selects and runs the transition for one event (§9.2.3).
+    /// Selects and runs the transition for one event (§9).
     fn process(&mut self, ev: Event) {
         let Some(doc) = self.doc.clone() else {
             return;
@@ -1103,7 +1125,7 @@ impl Session {
     }
 
     /// The `event$` object for `ev`, with live `connection`, `dialog` and
-    /// `conference` references (§9.3).
+    /// `conference` references (§9).
     fn event_object(&mut self, ev: &Event) -> JsValue {
         let mut fields = ev.fields.clone();
         fields.insert("name".into(), Value::String(ev.name.clone()));
@@ -1153,7 +1175,7 @@ impl Session {
     }
 }
 
-/// The ECMAScript constants of the Connection states (§10.2.2), so documents
+/// The ECMAScript constants of the Connection states (§10), so documents
 /// may compare `connection.state == Connection.CONNECTED`.
 const CONSTANTS: &str = "var Connection = Object.freeze({IDLE:'IDLE', ALERTING:'ALERTING', \
 PROGRESSING:'PROGRESSING', CONNECTED:'CONNECTED', FAILED:'FAILED', DISCONNECTED:'DISCONNECTED'});";
@@ -1175,7 +1197,7 @@ fn js_to_json(js: &mut ScriptHost, v: &JsValue) -> Value {
     }
 }
 
-/// A CSS2 time (`5s`, `250ms`) as a duration (§9.2.5 `delay`, fetch `timeout`).
+/// A CSS2 time (`5s`, `250ms`) as a duration (§9 `delay`, fetch `timeout`).
 pub(crate) fn parse_time(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, scale) = if let Some(n) = s.strip_suffix("ms") {

@@ -6,7 +6,7 @@
 //! The join graph keeps directed media edges `from → to` ("`to` hears
 //! `from`"). A connection or dialog hears one source at a time: joining it
 //! to a new party drops what it heard before, while the parties that heard
-//! it keep hearing it — the spec's join examples (§10.4) where joining `A`
+//! it keep hearing it — the spec's join examples (§10) where joining `A`
 //! to `C` leaves `B` listening to `A` half duplex.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,7 +16,7 @@ use boa_engine::{JsObject, JsValue, js_string};
 
 use crate::script::ScriptHost;
 
-/// A connection's state (§10.2.2).
+/// A connection's state (§10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ConnState {
     Alerting,
@@ -115,7 +115,7 @@ impl Objects {
         self.edges.insert((from.to_owned(), to.to_owned()));
     }
 
-    /// Applies a completed join (§10.4): full duplex both ways, half duplex
+    /// Applies a completed join (§10): full duplex both ways, half duplex
     /// `id2 → id1`.
     pub fn join(&mut self, id1: &str, id2: &str, full: bool) {
         self.listen(id2, id1);

@@ -632,3 +632,36 @@ fn garbage_documents_end_the_session_without_panicking() {
         );
     }
 }
+
+#[test]
+fn createcall_with_joinid_joins_once_connected() {
+    let mut h = Harness::new(&doc(r#"<var name="out"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected" cond="out == undefined">
+    <createcall dest="'tel:+1'" connectionid="out" joinid="event$.connectionid"/>
+  </transition>
+  <transition event="conference.joined"><exit expr="event$.id1 + '-' + event$.id2 + ' ' + session.connections[out].input"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected {
+        connection: c.clone(),
+    });
+    assert!(!h.outs.iter().any(|o| matches!(o, Output::Join { .. })));
+    h.input(Input::Progressing {
+        connection: "c2".into(),
+    });
+    h.input(Input::Connected {
+        connection: "c2".into(),
+    });
+    let (id1, id2) = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Join { id1, id2, .. } => Some((id1.clone(), id2.clone())),
+            _ => None,
+        })
+        .expect("the join follows the answer");
+    h.input(Input::Joined { id1, id2 });
+    assert_eq!(h.exit(), Some(json!(format!("{c}-c2 {c}"))));
+}
