@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod conformance_driver;
+pub mod sip;
 pub mod testing;
 pub mod text;
