@@ -828,3 +828,44 @@ fn call_over_tcp_needs_no_retransmissions() {
     let log = h.advance(Duration::from_secs(20));
     assert!(log.is_empty(), "no 2xx retransmission over TCP: {log:?}");
 }
+
+#[test]
+fn outbound_call_transcript() {
+    let mut h = Harness::new();
+    let call =
+        h.ua.invite(
+            Uri::parse("sip:agent@192.0.2.50").unwrap(),
+            None,
+            SDP.as_bytes().to_vec(),
+            h.now,
+        )
+        .unwrap();
+    let mut transcript = Vec::new();
+    let invite = h.out().remove(0);
+    transcript.push(String::from_utf8_lossy(&invite.to_bytes()).into_owned());
+    let Message::Request(inv) = invite else {
+        panic!()
+    };
+    let mut ok = response_to(&inv, 200, Some("agent1"));
+    ok.headers.remove("Content-Length");
+    ok.headers.push("Contact", "<sip:agent@192.0.2.50>");
+    ok.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+    h.ua.handle_datagram(
+        &ok.to_bytes(),
+        "192.0.2.50:5060".parse().unwrap(),
+        Transport::Udp,
+        h.now,
+    );
+    h.ua.send_info(
+        call,
+        "application/dtmf-relay",
+        b"Signal=5\r\nDuration=160\r\n".to_vec(),
+        h.now,
+    )
+    .unwrap();
+    h.ua.hangup(call, h.now).unwrap();
+    for m in h.out() {
+        transcript.push(String::from_utf8_lossy(&m.to_bytes()).into_owned());
+    }
+    insta::assert_snapshot!(transcript.join("\n----\n"));
+}
