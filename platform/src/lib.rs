@@ -7,5 +7,6 @@ pub mod ccxml_http;
 pub mod ccxml_text;
 pub mod cli;
 pub mod conformance_driver;
+pub mod sip;
 pub mod testing;
 pub mod text;
