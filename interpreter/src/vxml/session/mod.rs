@@ -130,6 +130,8 @@ pub struct Session {
     messages: VecDeque<ExternalMessage>,
     /// A page waiting for its prefetched resources.
     loading: Option<navigation::Loading>,
+    /// `srcexpr` grammars being fetched before a collection can start.
+    srcexpr: input::SrcexprState,
     /// `<param>` values for the subdialog being entered.
     pending_params: Option<HashMap<String, boa_engine::JsValue>>,
     /// Input matched by another form's document-scoped grammar, applied
@@ -138,6 +140,14 @@ pub struct Session {
     /// The last `<mark>` reached before the input that was just accepted, and the milliseconds from it to
     /// that input (VoiceXML 2.1 §6: `lastresult$.markname`/`marktime` and the field shadow variables).
     last_mark: Option<(String, f64)>,
+    /// Keys pressed while no collection was active, for the next one
+    /// (typeahead, §4.1.8).
+    typeahead: VecDeque<char>,
+    /// The recording of the input being reported (`recordutterance`).
+    utterance_recording: Option<UtteranceRecording>,
+    /// The recording properties of the input being processed, for the
+    /// shadow variables of the fields it fills.
+    heard_recording: Option<Vec<(&'static str, boa_engine::JsValue)>>,
     /// Recordings by form item name (media type, bytes), for `<submit>`.
     recordings: HashMap<String, (String, Arc<[u8]>)>,
     hung_up: bool,
@@ -185,9 +195,13 @@ impl Session {
             failed: HashMap::new(),
             messages: VecDeque::new(),
             loading: None,
+            srcexpr: input::SrcexprState::default(),
             pending_params: None,
             pending_fill: None,
             last_mark: None,
+            typeahead: VecDeque::new(),
+            utterance_recording: None,
+            heard_recording: None,
             recordings: HashMap::new(),
             hung_up: false,
             disconnect_values: None,
@@ -211,7 +225,12 @@ impl Session {
         self.drive(step, now);
     }
 
-    /// One DTMF key (`0-9`, `*`, `#`, `A-D`).
+    /// One DTMF key (`0-9`, `*`, `#`, `A-D`). Keys pressed while no
+    /// collection is active (a `<block>` runs, a page loads, between fields)
+    /// are typeahead: kept for the next `Listen` and matched against its
+    /// grammars as soon as it starts, unless its prompts have
+    /// `bargein="false"`, which empties the buffer (VoiceXML 2.0 §4.1.5,
+    /// §4.1.8). Keys pressed while a `<record>` runs are ignored.
     pub fn handle_dtmf(&mut self, digit: char, now: Instant) {
         if let Some(step) = self.on_dtmf(digit, now) {
             self.drive(step, now);
@@ -229,6 +248,17 @@ impl Session {
     pub fn handle_recognition(&mut self, result: RecognitionResult, now: Instant) {
         if let Some(step) = self.on_recognition(result, now) {
             self.drive(step, now);
+        }
+    }
+
+    /// The recording of the utterance about to be reported (by
+    /// `handle_utterance` or `handle_recognition`) for a `Listen` with
+    /// `recordutterance`; it is exposed with that input's result and
+    /// dropped if the input matches nothing.
+    pub fn handle_utterance_recording(&mut self, recording: UtteranceRecording, now: Instant) {
+        let _ = now;
+        if matches!(self.wait, Wait::Input) {
+            self.utterance_recording = Some(recording);
         }
     }
 
@@ -285,6 +315,7 @@ impl Session {
             return;
         }
         self.hung_up = true;
+        self.typeahead.clear();
         self.listen = None;
         self.playing = None;
         self.prompts.clear();
