@@ -1115,6 +1115,125 @@ mod tests {
     }
 
     #[test]
+    fn audio_is_fetched_and_unplayable_audio_speaks_its_alternate_content() {
+        let wav = recording::record("one two", None).bytes;
+        let mut data = String::from("data:audio/wav;base64,");
+        data.push_str(&base64_of(&wav));
+        let t = run(
+            &format!(
+                r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+                  <form><block><prompt>
+                    <audio src="{data}">never spoken</audio>
+                    <audio src="file:///no/such/vxp/chime.wav">A chime.<mark name="m"/></audio>
+                    <audio expr="undefined">Nothing to play.</audio>
+                    <audio src="file:///no/such/vxp/silent.wav"/>
+                  </prompt></block></form></vxml>"#
+            ),
+            vec![],
+        );
+        assert_eq!(t.prompts(), ["A chime. Nothing to play."], "{t}");
+        let Some(TranscriptEntry::Prompt { audio, .. }) = t.entries().first() else {
+            panic!("the prompt comes first: {t}");
+        };
+        assert_eq!(audio.len(), 3, "{t}");
+        assert_eq!(audio[0].bytes, Some(wav.len()), "{t}");
+        assert_eq!(audio[0].duration_ms, Some(800), "{t}");
+        assert_eq!(
+            audio[1].failed.as_deref(),
+            Some("error.badfetch.file.notfound"),
+            "{t}"
+        );
+        // No event for audio that cannot be played (§4.1.3).
+        assert!(t.events().is_empty(), "{t}");
+        assert!(
+            t.entries()
+                .iter()
+                .any(|e| matches!(e, TranscriptEntry::Mark { name } if name == "m")),
+            "{t}"
+        );
+    }
+
+    /// Standard base64 (for a `data:` URL in a test page).
+    fn base64_of(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for k in 0..4 {
+                if k <= chunk.len() {
+                    out.push(char::from(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn keys_beyond_a_fields_input_are_typed_ahead_for_the_next_field() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+              <form>
+                <field name="a" type="digits?length=2"><prompt>First.</prompt></field>
+                <block><prompt>Thanks.</prompt></block>
+                <field name="b" type="digits?length=1"><prompt>Second.</prompt></field>
+                <filled mode="all" namelist="a b"><exit namelist="a b"/></filled>
+              </form></vxml>"#,
+            vec![Input::Dtmf("123".into())],
+        );
+        assert_eq!(
+            t.exit_values(),
+            Some(&serde_json::json!({"a": "12", "b": "3"})),
+            "{t}"
+        );
+        assert!(
+            t.entries().iter().any(|e| matches!(
+                e,
+                TranscriptEntry::Note { text } if text == "keys `3` typed ahead"
+            )),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn recordutterance_makes_a_recording_of_what_the_caller_said() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+              <property name="recordutterance" value="true"/>
+              <form><field name="c">
+                <grammar root="r" version="1.0"><rule id="r"><one-of><item>red</item><item>dark blue</item></one-of></rule></grammar>
+                <filled>
+                  <log><value expr="c$.recordingduration"/> <value expr="application.lastresult$.recordingsize"/></log>
+                  <prompt>You said <audio expr="c$.recording"/></prompt>
+                </filled>
+              </field></form></vxml>"#,
+            vec![Input::Say("dark blue".into())],
+        );
+        let made = recording::record("dark blue", None);
+        assert_eq!(
+            t.logs(),
+            [format!(
+                "{} {}",
+                made.duration.as_millis(),
+                made.bytes.len()
+            )],
+            "{t}"
+        );
+        let played = t.entries().iter().find_map(|e| match e {
+            TranscriptEntry::Prompt { audio, .. } => audio.first(),
+            _ => None,
+        });
+        assert_eq!(played.and_then(|a| a.bytes), Some(made.bytes.len()), "{t}");
+    }
+
+    #[test]
     fn session_info_describes_a_sip_call() {
         let info = session_info(&CallInfo {
             ani: Some("5551234".into()),
