@@ -1419,12 +1419,12 @@ fn a_srcexpr_grammar_of_a_menu_choice_is_fetched_before_listening() {
 
 #[test]
 fn recordutterance_exposes_the_recording_in_lastresult_and_the_field() {
-    let page = vxml(&format!(
+    let page = vxml(
         r#"<property name="recordutterance" value="true"/>
         <form><field name="c"><grammar src="colors.grxml"/>
         <filled><log><value expr="application.lastresult$.recordingsize"/> <value expr="c$.recordingduration"/> <value expr="c$.recording"/></log>
-        <submit next="next.vxml" namelist="c c$.recording" method="post" enctype="multipart/form-data"/></filled></field></form>"#
-    ));
+        <submit next="next.vxml" namelist="c c$.recording" method="post" enctype="multipart/form-data"/></filled></field></form>"#,
+    );
     let next = vxml("<form><block><log>next</log></block></form>");
     let mut d = Driver::new(&[
         ("main.vxml", &page),
