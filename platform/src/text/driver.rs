@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 use vxp_interpreter::vxml::session::{
-    AudioFetch, ExitValue, ExternalMessage, FetchResult, Listen, Output, Play, RecognitionResult,
-    RecordRequest, RecordResult, ResourceKind, Session, SessionConfig, SessionInfo,
-    TransferRequest, TransferResult, TransferType, UtteranceRecording,
+    AudioFetch, ExitValue, ExternalMessage, FetchResult, Listen, Output, Play, PlayId,
+    RecognitionResult, RecordRequest, RecordResult, ResourceKind, Session, SessionConfig,
+    SessionInfo, TransferRequest, TransferResult, TransferType, UtteranceRecording,
 };
 
 use super::audio;
@@ -162,6 +162,9 @@ pub struct TextDriver {
     /// Recordings made in this call (size, length) by form item name, for
     /// prompts that play them back (`<audio expr="name">`).
     recordings: HashMap<String, (usize, Duration)>,
+    /// Plays whose end is reported once the keys of one input have all
+    /// been pressed (`None` outside such an input).
+    deferred_plays: Option<Vec<PlayId>>,
 }
 
 impl TextDriver {
@@ -187,6 +190,7 @@ impl TextDriver {
             ending: None,
             caller_hung_up: false,
             recordings: HashMap::new(),
+            deferred_plays: None,
         })
     }
 
@@ -373,6 +377,13 @@ impl TextDriver {
                 self.record_input(Input::Dtmf(digits.clone()), false, observer);
                 let started = self.waits_started;
                 let mut noted = false;
+                // The caller types every key of the input at once: prompts that
+                // start meanwhile are still playing when the next keys arrive
+                // (barge-in and `bargein="false"` apply to them).
+                let deferring = digits.chars().nth(1).is_some();
+                if deferring {
+                    self.deferred_plays = Some(Vec::new());
+                }
                 for (i, digit) in digits.char_indices() {
                     let rest = &digits[i..];
                     if self.session.is_finished() {
@@ -390,6 +401,13 @@ impl TextDriver {
                     }
                     let now = self.now();
                     self.session.handle_dtmf(digit, now);
+                    self.drain(observer);
+                }
+                if deferring {
+                    for id in self.deferred_plays.take().unwrap_or_default() {
+                        let now = self.now();
+                        self.session.handle_play_done(id, now);
+                    }
                     self.drain(observer);
                 }
             }
@@ -758,8 +776,13 @@ impl TextDriver {
                 self.session.handle_mark(&mark, now);
             }
         }
-        let now = self.now();
-        self.session.handle_play_done(play.id, now);
+        match self.deferred_plays.as_mut() {
+            Some(deferred) => deferred.push(play.id),
+            None => {
+                let now = self.now();
+                self.session.handle_play_done(play.id, now);
+            }
+        }
     }
 
     /// Fetches one audio source as the player would. A `recording:NAME`
