@@ -21,6 +21,27 @@
 //! }
 //! ```
 //!
+//! What a media driver does besides the loop above:
+//!
+//! - **Audio** (VoiceXML 2.0 §4.1.3, §6.1): a `Play`'s `PromptPart::Audio`
+//!   carries its URL and [`AudioFetch`] settings; the driver fetches and plays
+//!   it, and when that fails renders the element's alternate content instead
+//!   ([`QueuedPrompt::render`] walks a prompt that way). No event is thrown for
+//!   audio that cannot be played, so there is no session input for it. An
+//!   `Output::Fetch` of [`ResourceKind::Audio`] is a prefetch hint
+//!   (`fetchhint="prefetch"`) issued when a page loads: warm the cache; the
+//!   session does not wait for it and ignores any answer.
+//! - **Typeahead** (§4.1.8): keys are passed to `handle_dtmf` whenever they
+//!   are pressed; the session keeps those that arrive while nothing listens
+//!   for the next `Listen`.
+//! - **`recordutterance`** (VoiceXML 2.1 §6.3): when a `Listen` has
+//!   `recordutterance`, pass the recording of the caller's input to
+//!   [`Session::handle_utterance_recording`] just before the input itself
+//!   (`handle_utterance` or `handle_recognition`).
+//! - **`<grammar srcexpr>`**: the session fetches such grammars itself when a
+//!   collection starts (`Fetch` of kind `Grammar`) and emits the `Listen` once
+//!   they are compiled; nothing is needed beyond answering fetches.
+//!
 //! Module map: `fia` runs the select/collect/process loop, `events` throws
 //! events and selects handlers, `exec` runs executable content, `prompts`
 //! selects and resolves prompts, `input` builds `Listen`s and maps
