@@ -837,7 +837,7 @@ impl Session {
     pub(super) fn on_dtmf(&mut self, digit: char, now: Instant) -> Option<Step> {
         match self.wait {
             Wait::Input => {}
-            Wait::Running | Wait::Fetch | Wait::Message { .. } | Wait::Transfer(_) => {
+            Wait::Running | Wait::Fetch | Wait::Message { .. } => {
                 // Typeahead (§4.1.8): keys pressed while the interpreter is
                 // not listening wait for the next collection.
                 if self.typeahead.len() < MAX_TYPEAHEAD {
@@ -847,7 +847,8 @@ impl Session {
                 }
                 return None;
             }
-            Wait::Record(_) | Wait::Finished => {
+            // Keys during a recording or a bridged call are not for the dialog.
+            Wait::Record(_) | Wait::Transfer(_) | Wait::Finished => {
                 tracing::debug!(%digit, "DTMF ignored: not listening");
                 return None;
             }

@@ -251,7 +251,8 @@ impl Session {
     /// are typeahead: kept for the next `Listen` and matched against its
     /// grammars as soon as it starts, unless its prompts have
     /// `bargein="false"`, which empties the buffer (VoiceXML 2.0 §4.1.5,
-    /// §4.1.8). Keys pressed while a `<record>` runs are ignored.
+    /// §4.1.8). Keys pressed while a `<record>` or a `<transfer>` runs are
+    /// ignored.
     pub fn handle_dtmf(&mut self, digit: char, now: Instant) {
         if let Some(step) = self.on_dtmf(digit, now) {
             self.drive(step, now);
@@ -337,6 +338,7 @@ impl Session {
         }
         self.hung_up = true;
         self.typeahead.clear();
+        self.srcexpr.again = None;
         self.listen = None;
         self.playing = None;
         self.prompts.clear();
