@@ -87,3 +87,13 @@ fn caller_hangs_up_at_the_pin() {
     assert!(!t.ended_with_exit(), "{t}");
     assert_snapshot!(t);
 }
+
+#[test]
+fn account_and_pin_typed_ahead_in_one_go() {
+    // The five account digits fill the first field; the four PIN digits that
+    // follow are typeahead for the PIN field (VoiceXML 2.0 §4.1.8).
+    let t = bank().press("123452468").say("yes").run();
+    assert!(t.ended_with_exit(), "{t}");
+    assert!(t.said("1523.75"), "{t}");
+    assert_snapshot!(t);
+}

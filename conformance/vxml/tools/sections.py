@@ -920,3 +920,35 @@ def register(test, doc, check, expr_test):
          '<form><field name="f" type="boolean"><conf:dtmf value="0"/><nomatch><conf:pass/></nomatch><filled><conf:fail reason="filled"/></filled></field></form>'
          '<form id="other"><link next="#x"><grammar mode="dtmf" version="1.0" root="r"><rule id="r">0</rule></grammar></link><block/></form>'
          '<form id="x"><block><conf:fail reason="link of another form taken"/></block></form>')
+
+    # ---- audio fallback, srcexpr grammars, recordutterance, typeahead ----------
+    test("4.1.3", "Audio that cannot be played with empty content plays nothing and throws no event.",
+         '<form><catch event="error"><conf:fail reason="an event was thrown"/></catch>'
+         '<field name="f" type="digits"><prompt><audio src="no-such-audio.wav"/><conf:dtmf value="1"/></prompt>'
+         '<filled>' + check("f == '1'") + '</filled></field></form>')
+    test("4.1.3", "The alternate content of unplayable audio may hold audio whose own alternate content is spoken.",
+         '<form><field name="f" type="digits"><prompt><audio src="no-such-audio.wav"><audio src="none-either.wav"><conf:dtmf value="1"/></audio></audio></prompt>'
+         '<filled>' + check("f == '1'") + '</filled></field></form>')
+    test("4.1.3", "Audio that can be played is played instead of its alternate content.",
+         '<form><field name="f" type="digits"><prompt><conf:dtmf value="1"/><audio src="tone.wav"><conf:dtmf value="2"/></audio></prompt>'
+         '<filled>' + check("f == '1'") + '</filled></field></form>',
+         files={"tone.wav": "RIFF0000WAVE\n"})
+    test("21-grammar", "<grammar srcexpr> is evaluated when the field is collected, not when the page loads.",
+         '<form><var name="g" expr="\'missing.grxml\'"/><block><assign name="g" expr="\'city.grxml\'"/></block>'
+         '<field name="f"><conf:speech value="bravo"/><grammar srcexpr="g" type="application/srgs+xml"/>'
+         '<filled>' + check("f == 'sf'") + '</filled></field></form>',
+         files={"city.grxml": '<?xml version="1.0"?>\n<grammar xmlns="http://www.w3.org/2001/06/grammar" xml:lang="en-US" version="1.0" root="r" tag-format="semantics/1.0"><rule id="r">San Francisco<tag>out=\'sf\';</tag></rule></grammar>\n'})
+    test("21-recordutterance", "With recordutterance=true, application.lastresult$.recordingsize is positive.",
+         '<property name="recordutterance" value="true"/><form><field name="f"><conf:speech value="alpha"/><conf:grammar utterance="alpha"/>'
+         '<filled>' + check("application.lastresult$.recordingsize > 0") + '</filled></field></form>')
+    test("21-recordutterance", "Without recordutterance, name$.recording is undefined.",
+         '<form><field name="f"><conf:speech value="alpha"/><conf:grammar utterance="alpha"/>'
+         '<filled>' + check("typeof f$.recording == 'undefined'") + '</filled></field></form>')
+    test("4.1.8", "Keys typed beyond a field's maximum length are kept for the next field (typeahead).",
+         '<form><field name="a" type="digits?length=2"><conf:dtmf value="123"/></field>'
+         '<field name="b" type="digits?length=1"><prompt>Next.</prompt><noinput><conf:fail reason="typeahead lost"/></noinput></field>'
+         '<filled mode="all" namelist="a b">' + check("a == '12' && b == '3'") + '</filled></form>')
+    test("4.1.5", "Typeahead is discarded when the next prompt cannot be barged into.",
+         '<form><field name="a" type="digits?length=2"><conf:dtmf value="123"/></field>'
+         '<field name="b" type="digits?length=1"><prompt bargein="false">No barge-in. <conf:dtmf value="4"/></prompt></field>'
+         '<filled mode="all" namelist="a b">' + check("a == '12' && b == '4'") + '</filled></form>')

@@ -21,20 +21,21 @@
 //! inter-digit timeout. A step limit ([`DriverConfig::max_steps`]) ends a
 //! session that would otherwise never finish.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use url::Url;
 use vxp_interpreter::vxml::session::{
-    ExitValue, ExternalMessage, Listen, Output, Play, PromptPart, RecognitionResult, RecordRequest,
-    RecordResult, Session, SessionConfig, SessionInfo, TransferRequest, TransferResult,
-    TransferType,
+    AudioFetch, ExitValue, ExternalMessage, FetchResult, Listen, Output, Play, PlayId,
+    RecognitionResult, RecordRequest, RecordResult, ResourceKind, Session, SessionConfig,
+    SessionInfo, TransferRequest, TransferResult, TransferType, UtteranceRecording,
 };
 
+use super::audio;
 use super::fetch::{FetchService, SetupError};
 use super::input::{Input, TransferOutcome};
 use super::recording;
-use super::transcript::{Ending, Transcript, TranscriptEntry, format_duration};
+use super::transcript::{AudioPlayed, Ending, Transcript, TranscriptEntry, format_duration};
 
 /// Default bound on driver steps (one step = one input fed or one timer
 /// advanced). Generous for any real dialog; stops a runaway session.
@@ -158,6 +159,12 @@ pub struct TextDriver {
     max_steps: u32,
     ending: Option<Ending>,
     caller_hung_up: bool,
+    /// Recordings made in this call (size, length) by form item name, for
+    /// prompts that play them back (`<audio expr="name">`).
+    recordings: HashMap<String, (usize, Duration)>,
+    /// Plays whose end is reported once the keys of one input have all
+    /// been pressed (`None` outside such an input).
+    deferred_plays: Option<Vec<PlayId>>,
 }
 
 impl TextDriver {
@@ -182,6 +189,8 @@ impl TextDriver {
             max_steps: config.max_steps,
             ending: None,
             caller_hung_up: false,
+            recordings: HashMap::new(),
+            deferred_plays: None,
         })
     }
 
@@ -367,26 +376,58 @@ impl TextDriver {
             Some(Input::Dtmf(digits)) => {
                 self.record_input(Input::Dtmf(digits.clone()), false, observer);
                 let started = self.waits_started;
+                let mut noted = false;
+                // The caller types every key of the input at once: prompts that
+                // start meanwhile are still playing when the next keys arrive
+                // (barge-in and `bargein="false"` apply to them).
+                let deferring = digits.chars().nth(1).is_some();
+                if deferring {
+                    self.deferred_plays = Some(Vec::new());
+                }
                 for (i, digit) in digits.char_indices() {
+                    let rest = &digits[i..];
+                    if self.session.is_finished() {
+                        self.note(
+                            format!("keys `{rest}` after the end of the call dropped"),
+                            observer,
+                        );
+                        break;
+                    }
+                    if !noted && i > 0 && self.waits_started != started {
+                        // Keys after the one that ended this turn are typeahead
+                        // (§4.1.8): the session keeps them for its next collection.
+                        self.note(format!("keys `{rest}` typed ahead"), observer);
+                        noted = true;
+                    }
                     let now = self.now();
                     self.session.handle_dtmf(digit, now);
                     self.drain(observer);
-                    if self.session.is_finished() || self.waits_started != started {
-                        // One scripted input is one turn: keys after the one
-                        // that ended this turn are dropped, and said so.
-                        let rest = &digits[i + digit.len_utf8()..];
-                        if !rest.is_empty() {
-                            self.note(
-                                format!("keys `{rest}` after the end of the input dropped"),
-                                observer,
-                            );
-                        }
-                        break;
+                }
+                if deferring {
+                    for id in self.deferred_plays.take().unwrap_or_default() {
+                        let now = self.now();
+                        self.session.handle_play_done(id, now);
                     }
+                    self.drain(observer);
                 }
             }
             Some(Input::Say(words)) => {
                 self.record_input(Input::Say(words.clone()), false, observer);
+                if listen.recordutterance {
+                    // `recordutterance`: the words become a recording as for `<record>`.
+                    let made = recording::record(&words, None);
+                    let entry = (made.bytes.len(), made.duration);
+                    self.recordings.insert(format!("{}$", listen.item), entry);
+                    self.recordings.insert("lastresult$".into(), entry);
+                    self.session.handle_utterance_recording(
+                        UtteranceRecording {
+                            bytes: made.bytes.into(),
+                            media_type: listen.recordutterancetype.clone(),
+                            duration: made.duration,
+                        },
+                        now,
+                    );
+                }
                 self.session.handle_utterance(&words, now);
             }
             Some(Input::NoMatch) => {
@@ -439,6 +480,8 @@ impl TextDriver {
                     observer,
                 );
                 self.advance_by(made.duration);
+                self.recordings
+                    .insert(req.name.clone(), (made.bytes.len(), made.duration));
                 let reached_max = !req.maxtime.is_zero() && made.duration >= req.maxtime;
                 let now = self.now();
                 self.session.handle_record_result(
@@ -456,6 +499,8 @@ impl TextDriver {
                 // A key pressed at once ends an empty (shortest) recording.
                 self.record_input(Input::Dtmf(digits.clone()), false, observer);
                 let made = recording::record("", maxtime);
+                self.recordings
+                    .insert(req.name.clone(), (made.bytes.len(), made.duration));
                 self.session.handle_record_result(
                     RecordResult::Recorded {
                         bytes: made.bytes.into(),
@@ -562,6 +607,14 @@ impl TextDriver {
         while let Some(output) = self.session.poll_output() {
             let now = self.now();
             match output {
+                Output::Fetch(req) if req.kind == ResourceKind::Audio => {
+                    // A prefetch hint: warm the fetcher's cache now; the prompt
+                    // that plays the audio fetches it again from there.
+                    tracing::debug!(url = %req.url, "audio prefetch");
+                    if let FetchResult::Err { event, .. } = self.fetch.fetch(&req) {
+                        tracing::debug!(url = %req.url, %event, "audio prefetch failed");
+                    }
+                }
                 Output::Fetch(req) => {
                     tracing::debug!(url = %req.url, kind = ?req.kind, "fetch");
                     let result = self.fetch.fetch(&req);
@@ -693,32 +746,71 @@ impl TextDriver {
         self.wait = wait;
     }
 
-    /// Renders a `Play`: one prompt entry per queued prompt; marks are
-    /// reported as reached and the play as finished at once.
+    /// Renders a `Play`: one prompt entry per queued prompt, its audio
+    /// fetched through the fetcher (and its alternate content spoken when
+    /// that fails, §4.1.3); marks are reported as reached and the play as
+    /// finished at once.
     fn play(&mut self, play: Play, observer: &mut dyn FnMut(&TranscriptEntry)) {
         for prompt in &play.prompts {
+            let referrer = prompt
+                .loc
+                .as_ref()
+                .and_then(|l| Url::parse(&l.url).ok())
+                .filter(|u| u.scheme() != "data");
+            let mut audio = Vec::new();
+            let rendered = prompt.render(&mut |url, fetch| {
+                let played = self.play_audio(url, fetch, referrer.as_ref());
+                let ok = played.failed.is_none();
+                audio.push(played);
+                ok
+            });
             let entry = TranscriptEntry::Prompt {
-                text: prompt.spoken_text(),
-                audio: prompt
-                    .audio_urls()
-                    .iter()
-                    .map(|u| self.show(u.as_str()))
-                    .collect(),
+                text: rendered.text,
+                audio,
                 bargein: prompt.bargein,
             };
             self.record(entry, observer);
-            let mut marks = Vec::new();
-            for part in &prompt.parts {
-                collect_marks(part, &mut marks);
-            }
-            for mark in marks {
+            for mark in rendered.marks {
                 self.record(TranscriptEntry::Mark { name: mark.clone() }, observer);
                 let now = self.now();
                 self.session.handle_mark(&mark, now);
             }
         }
-        let now = self.now();
-        self.session.handle_play_done(play.id, now);
+        match self.deferred_plays.as_mut() {
+            Some(deferred) => deferred.push(play.id),
+            None => {
+                let now = self.now();
+                self.session.handle_play_done(play.id, now);
+            }
+        }
+    }
+
+    /// Fetches one audio source as the player would. A `recording:NAME`
+    /// source is the recording this call made for form item `NAME`.
+    fn play_audio(&mut self, url: &Url, fetch: &AudioFetch, referrer: Option<&Url>) -> AudioPlayed {
+        let mut played = AudioPlayed::played(self.show(url.as_str()));
+        if url.scheme() == "recording" {
+            match self.recordings.get(url.path()) {
+                Some(&(size, duration)) => {
+                    played.bytes = Some(size);
+                    played.duration_ms = Some(millis(duration));
+                }
+                None => played.failed = Some("error.badfetch".into()),
+            }
+            return played;
+        }
+        if url.scheme() == "builtin" {
+            // Platform audio: played as is, nothing to fetch.
+            return played;
+        }
+        match self.fetch.fetch_audio(url, fetch, referrer) {
+            Ok(bytes) => {
+                played.bytes = Some(bytes.len());
+                played.duration_ms = audio::wav_duration(&bytes).map(millis);
+            }
+            Err(event) => played.failed = Some(event),
+        }
+        played
     }
 
     fn record_input(
@@ -751,25 +843,6 @@ impl TextDriver {
     }
 }
 
-fn collect_marks(part: &PromptPart, out: &mut Vec<String>) {
-    match part {
-        PromptPart::Mark(name) => out.push(name.clone()),
-        PromptPart::Audio { fallback, src } => {
-            if src.is_none() {
-                for p in fallback {
-                    collect_marks(p, out);
-                }
-            }
-        }
-        PromptPart::Element { children, .. } | PromptPart::Sub { children, .. } => {
-            for p in children {
-                collect_marks(p, out);
-            }
-        }
-        PromptPart::Text(_) | PromptPart::Break { .. } => {}
-    }
-}
-
 fn modes_of(listen: &Listen) -> Vec<String> {
     let mut modes = Vec::new();
     if listen.inputmodes.dtmf {
@@ -779,6 +852,10 @@ fn modes_of(listen: &Listen) -> Vec<String> {
         modes.push("voice".to_owned());
     }
     modes
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn json_object(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
@@ -1058,6 +1135,125 @@ mod tests {
             vec![Input::Dtmf("1".into()), Input::Message("ok".into())],
         );
         assert_eq!(t.exit_values(), Some(&serde_json::json!("ok")), "{t}");
+    }
+
+    #[test]
+    fn audio_is_fetched_and_unplayable_audio_speaks_its_alternate_content() {
+        let wav = recording::record("one two", None).bytes;
+        let mut data = String::from("data:audio/wav;base64,");
+        data.push_str(&base64_of(&wav));
+        let t = run(
+            &format!(
+                r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+                  <form><block><prompt>
+                    <audio src="{data}">never spoken</audio>
+                    <audio src="file:///no/such/vxp/chime.wav">A chime.<mark name="m"/></audio>
+                    <audio expr="undefined">Nothing to play.</audio>
+                    <audio src="file:///no/such/vxp/silent.wav"/>
+                  </prompt></block></form></vxml>"#
+            ),
+            vec![],
+        );
+        assert_eq!(t.prompts(), ["A chime. Nothing to play."], "{t}");
+        let Some(TranscriptEntry::Prompt { audio, .. }) = t.entries().first() else {
+            panic!("the prompt comes first: {t}");
+        };
+        assert_eq!(audio.len(), 3, "{t}");
+        assert_eq!(audio[0].bytes, Some(wav.len()), "{t}");
+        assert_eq!(audio[0].duration_ms, Some(800), "{t}");
+        assert_eq!(
+            audio[1].failed.as_deref(),
+            Some("error.badfetch.file.notfound"),
+            "{t}"
+        );
+        // No event for audio that cannot be played (§4.1.3).
+        assert!(t.events().is_empty(), "{t}");
+        assert!(
+            t.entries()
+                .iter()
+                .any(|e| matches!(e, TranscriptEntry::Mark { name } if name == "m")),
+            "{t}"
+        );
+    }
+
+    /// Standard base64 (for a `data:` URL in a test page).
+    fn base64_of(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for k in 0..4 {
+                if k <= chunk.len() {
+                    out.push(char::from(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn keys_beyond_a_fields_input_are_typed_ahead_for_the_next_field() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+              <form>
+                <field name="a" type="digits?length=2"><prompt>First.</prompt></field>
+                <block><prompt>Thanks.</prompt></block>
+                <field name="b" type="digits?length=1"><prompt>Second.</prompt></field>
+                <filled mode="all" namelist="a b"><exit namelist="a b"/></filled>
+              </form></vxml>"#,
+            vec![Input::Dtmf("123".into())],
+        );
+        assert_eq!(
+            t.exit_values(),
+            Some(&serde_json::json!({"a": "12", "b": "3"})),
+            "{t}"
+        );
+        assert!(
+            t.entries().iter().any(|e| matches!(
+                e,
+                TranscriptEntry::Note { text } if text == "keys `3` typed ahead"
+            )),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn recordutterance_makes_a_recording_of_what_the_caller_said() {
+        let t = run(
+            r#"<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+              <property name="recordutterance" value="true"/>
+              <form><field name="c">
+                <grammar root="r" version="1.0"><rule id="r"><one-of><item>red</item><item>dark blue</item></one-of></rule></grammar>
+                <filled>
+                  <log><value expr="c$.recordingduration"/> <value expr="application.lastresult$.recordingsize"/></log>
+                  <prompt>You said <audio expr="c$.recording"/></prompt>
+                </filled>
+              </field></form></vxml>"#,
+            vec![Input::Say("dark blue".into())],
+        );
+        let made = recording::record("dark blue", None);
+        assert_eq!(
+            t.logs(),
+            [format!(
+                "{} {}",
+                made.duration.as_millis(),
+                made.bytes.len()
+            )],
+            "{t}"
+        );
+        let played = t.entries().iter().find_map(|e| match e {
+            TranscriptEntry::Prompt { audio, .. } => audio.first(),
+            _ => None,
+        });
+        assert_eq!(played.and_then(|a| a.bytes), Some(made.bytes.len()), "{t}");
     }
 
     #[test]

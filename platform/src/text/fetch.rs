@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use url::Url;
 use vxp_fetcher::{
     Enctype, FetchError, FetchResponse, Fetcher, FetcherConfig, FormValue, SessionJar,
 };
 use vxp_interpreter::vxml::session::{
-    FetchId, FetchRequest, FetchResult, Fetched, Method, ResourceKind, SubmitValue,
+    AudioFetch, FetchId, FetchRequest, FetchResult, Fetched, Method, ResourceKind, SubmitValue,
 };
 
 /// Why the text driver could not be set up.
@@ -81,6 +82,34 @@ impl FetchService {
         }
     }
 
+    /// Fetches an `<audio>` source for a prompt with its fetch settings, through
+    /// the fetcher's cache: the bytes, or the fetch error's event name.
+    pub fn fetch_audio(
+        &mut self,
+        url: &Url,
+        fetch: &AudioFetch,
+        referrer: Option<&Url>,
+    ) -> Result<bytes::Bytes, String> {
+        let mut out = self
+            .fetcher
+            .request(url.clone(), vxp_fetcher::ResourceKind::Audio);
+        out.maxage = fetch.maxage;
+        out.maxstale = fetch.maxstale;
+        if let Some(timeout) = fetch.timeout {
+            out.timeout = timeout;
+        }
+        out.referrer = referrer.cloned();
+        out.session = Some(self.jar.clone());
+        let fetcher = self.fetcher.clone();
+        match self.runtime.block_on(fetcher.fetch(out)) {
+            Ok(resp) => Ok(resp.bytes.clone()),
+            Err(err) => {
+                tracing::debug!(%url, error = %err, "audio fetch failed");
+                Err(err.event())
+            }
+        }
+    }
+
     /// Keeps the session's compiled form of fetch `id` in the fetcher's cache.
     pub fn store_compiled(&self, id: FetchId, compiled: Arc<dyn std::any::Any + Send + Sync>) {
         if let Some(resp) = self.recent.get(&id) {
@@ -144,8 +173,6 @@ impl FetchService {
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
-
-    use url::Url;
 
     use super::*;
 

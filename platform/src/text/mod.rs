@@ -11,6 +11,7 @@
 //! The driver never sleeps: time is simulated and jumps to the session's next
 //! deadline. Documents and every other resource load through `vxp-fetcher`.
 
+pub mod audio;
 pub mod driver;
 pub mod fetch;
 pub mod input;
@@ -23,4 +24,4 @@ pub use driver::{
 };
 pub use fetch::SetupError;
 pub use input::{Input, InputError, TransferOutcome};
-pub use transcript::{Ending, Transcript, TranscriptEntry};
+pub use transcript::{AudioPlayed, Ending, Transcript, TranscriptEntry};

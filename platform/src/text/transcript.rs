@@ -23,8 +23,8 @@ pub enum TranscriptEntry {
     Prompt {
         /// The spoken words (TTS text, audio fallback text, `<value>`s).
         text: String,
-        /// Audio URLs, in play order.
-        audio: Vec<String>,
+        /// The audio sources, in play order, with what became of them.
+        audio: Vec<AudioPlayed>,
         /// Whether the caller may interrupt.
         bargein: bool,
     },
@@ -120,6 +120,57 @@ pub enum TranscriptEntry {
         /// What happened.
         text: String,
     },
+}
+
+/// One `<audio>` source of a prompt (VoiceXML 2.0 §4.1.3): played, with its
+/// size and length when known, or not playable, in which case its alternate
+/// content is part of the prompt's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AudioPlayed {
+    /// The URL (rewritten like every URL of the transcript).
+    pub url: String,
+    /// The size of the audio fetched, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
+    /// The length of the audio, when its format tells it (WAV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Why it could not be played (the fetch error event); its alternate
+    /// content was rendered instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+impl AudioPlayed {
+    /// Audio that played, without details.
+    pub fn played(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            bytes: None,
+            duration_ms: None,
+            failed: None,
+        }
+    }
+}
+
+impl fmt::Display for AudioPlayed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[audio {}", self.url)?;
+        if let Some(why) = &self.failed {
+            return write!(f, " not played: {why}; alternate content]");
+        }
+        let mut details = Vec::new();
+        if let Some(ms) = self.duration_ms {
+            details.push(format_duration(Duration::from_millis(ms)));
+        }
+        if let Some(n) = self.bytes {
+            details.push(format!("{n} bytes"));
+        }
+        if !details.is_empty() {
+            write!(f, " ({})", details.join(", "))?;
+        }
+        f.write_str("]")
+    }
 }
 
 /// How a call ended.
@@ -270,12 +321,12 @@ impl fmt::Display for TranscriptEntry {
                     write!(f, "S: {text}")?;
                     first = false;
                 }
-                for url in audio {
+                for a in audio {
                     if first {
-                        write!(f, "S: [audio {url}]")?;
+                        write!(f, "S: {a}")?;
                         first = false;
                     } else {
-                        write!(f, "\n   [audio {url}]")?;
+                        write!(f, "\n   {a}")?;
                     }
                 }
                 if first {
@@ -391,7 +442,12 @@ mod tests {
             vec![
                 TranscriptEntry::Prompt {
                     text: "Welcome.".into(),
-                    audio: vec!["audio/hi.wav".into()],
+                    audio: vec![AudioPlayed {
+                        url: "audio/hi.wav".into(),
+                        bytes: Some(4844),
+                        duration_ms: Some(300),
+                        failed: None,
+                    }],
                     bargein: true,
                 },
                 TranscriptEntry::Listen {
@@ -423,7 +479,7 @@ mod tests {
     fn text_format_is_readable() {
         insta::assert_snapshot!(sample().to_string(), @r#"
         S: Welcome.
-           [audio audio/hi.wav]
+           [audio audio/hi.wav (300ms, 4844 bytes)]
            [listen dtmf voice timeout=5s]
         U: dtmf 1
            [event nomatch]

@@ -60,6 +60,8 @@ pub(super) enum Then {
     AfterDocInit { dialog: usize },
     /// The dialog's `<var>`/`<script>` initialization finished.
     AfterFormInit,
+    /// The `srcexpr` grammars of a collection arrived: build it again.
+    Collect(super::input::Recollect),
     /// More `<filled>` elements to consider (form item index or `None` for
     /// form level, and the index of the `<filled>` in that list).
     Filled(Vec<(Option<usize>, usize)>),
@@ -250,6 +252,7 @@ impl Session {
             Then::AfterDocInit { dialog } => Step::EnterDialog(dialog),
             Then::AfterFormInit => self.after_form_init(now),
             Then::Filled(pending) => self.run_filled(pending, now),
+            Then::Collect(again) => self.recollect(again, now),
         }
     }
 

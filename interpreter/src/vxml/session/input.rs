@@ -29,6 +29,30 @@ use crate::vxml::model::{
     Accept, Dialog, Document, FormItem, GrammarRef, GrammarSource, Link, LinkAction, Menu,
 };
 
+/// Keys kept for the next collection at most (typeahead, §4.1.8).
+const MAX_TYPEAHEAD: usize = 64;
+
+/// The collection to build again once its `srcexpr` grammars arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Recollect {
+    /// The collect phase of form item `Some(i)` (prompts already queued).
+    Form(Option<usize>),
+    /// The collect phase of the current menu (prompts already queued).
+    Menu,
+}
+
+/// Fetching the grammars named by `srcexpr` while a collection is built.
+#[derive(Debug, Default)]
+pub(super) struct SrcexprState {
+    /// A collection's grammars are being built: an unloaded `srcexpr`
+    /// grammar is fetched rather than an error.
+    collecting: bool,
+    /// Some `srcexpr` grammar of the collection being built is being fetched.
+    fetching: bool,
+    /// What to build again once every fetch has answered.
+    pub again: Option<Recollect>,
+}
+
 /// Which element a grammar belongs to, so a match can be acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner {
@@ -136,23 +160,40 @@ pub(super) struct Heard {
 }
 
 impl Session {
-    /// The grammar a `<grammar>` element designates.
-    fn grammar_of(&mut self, g: &GrammarRef, lang: &str) -> Result<Grammar, Event> {
+    /// The grammar a `<grammar>` element designates; `None` while a
+    /// `srcexpr` grammar is being fetched for the collection being built
+    /// (VoiceXML 2.1 §2: `srcexpr` is evaluated when the grammar is
+    /// activated, and the grammar fetched then).
+    fn grammar_of(&mut self, g: &GrammarRef, lang: &str) -> Result<Option<Grammar>, Event> {
         let url = match &g.source {
             GrammarSource::Src(u) => u.clone(),
             GrammarSource::SrcExpr(e) => {
                 let s = self.eval_string(e)?;
-                self.resolve_url(&s, &e.loc)?
+                let url = self.resolve_url(&s, &e.loc)?;
+                let mut base = url.clone();
+                base.set_fragment(None);
+                if self.srcexpr.collecting
+                    && url.scheme() != "builtin"
+                    && !self.grammars.contains_key(base.as_str())
+                    && !self.failed.contains_key(base.as_str())
+                {
+                    if !self.grammar_requested(&base) {
+                        self.request_grammar(base.clone(), &g.fetch, &g.loc);
+                    }
+                    self.srcexpr.fetching = true;
+                    return Ok(None);
+                }
+                url
             }
             GrammarSource::Inline(inline) => {
                 // Compiled with the page and shared by every session running it;
                 // only a grammar with external rule references is linked here.
                 if inline.compiled.is_linked() {
-                    return Ok(inline.compiled.clone());
+                    return Ok(Some(inline.compiled.clone()));
                 }
                 let key = format!("{}", g.loc);
                 if let Some(c) = self.grammars.get(&key) {
-                    return Ok(c.clone());
+                    return Ok(Some(c.clone()));
                 }
                 let linked = {
                     let cache = &self.grammars;
@@ -162,12 +203,12 @@ impl Session {
                         .map_err(|e| Event::badfetch(&g.loc, e))?
                 };
                 self.grammars.insert(key, linked.clone());
-                return Ok(linked);
+                return Ok(Some(linked));
             }
         };
         if url.scheme() == "builtin" {
             if let Some(c) = self.grammars.get(url.as_str()) {
-                return Ok(c.clone());
+                return Ok(Some(c.clone()));
             }
             let b = Grammar::builtin(url.as_str(), lang).map_err(|e| {
                 Event::new(
@@ -177,7 +218,7 @@ impl Session {
                 )
             })?;
             self.grammars.insert(url.to_string(), b.clone());
-            return Ok(b);
+            return Ok(Some(b));
         }
         let mut base = url.clone();
         base.set_fragment(None);
@@ -197,8 +238,9 @@ impl Session {
         match url.fragment() {
             Some(rule) => found
                 .with_root(rule)
+                .map(Some)
                 .map_err(|e| Event::badfetch(&g.loc, e)),
-            None => Ok(found),
+            None => Ok(Some(found)),
         }
     }
 
@@ -231,7 +273,9 @@ impl Session {
         lang: &str,
     ) -> Result<(), Event> {
         for g in refs {
-            let grammar = self.grammar_of(g, lang)?;
+            let Some(grammar) = self.grammar_of(g, lang)? else {
+                continue;
+            };
             out.push(Active {
                 grammar,
                 weight: g.weight,
@@ -386,10 +430,29 @@ impl Session {
         item: Option<usize>,
         now: Instant,
     ) -> Step {
-        match self.build_field_actives(doc, item) {
-            Ok(actives) => self.listen_with(actives, now),
-            Err(e) => Step::Throw(e),
+        self.srcexpr.collecting = true;
+        let built = self.build_field_actives(doc, item);
+        match self.srcexpr_fetching(Recollect::Form(item)) {
+            Some(wait) => wait,
+            None => match built {
+                Ok(actives) => self.listen_with(actives, now),
+                Err(e) => Step::Throw(e),
+            },
         }
+    }
+
+    /// Ends the building of a collection's grammars: when `srcexpr`
+    /// grammars are being fetched, the session waits for them and builds
+    /// the collection again (`again`) once they are compiled; the queued
+    /// prompts stay queued meanwhile.
+    fn srcexpr_fetching(&mut self, again: Recollect) -> Option<Step> {
+        self.srcexpr.collecting = false;
+        if !std::mem::take(&mut self.srcexpr.fetching) {
+            return None;
+        }
+        self.srcexpr.again = Some(again);
+        self.wait = Wait::Fetch;
+        Some(Step::Wait)
     }
 
     fn build_field_actives(
@@ -530,6 +593,31 @@ impl Session {
                 return Step::Throw(e);
             }
         }
+        self.srcexpr.collecting = true;
+        let step = self.listen_menu(doc, menu, now);
+        self.srcexpr_fetching(Recollect::Menu).unwrap_or(step)
+    }
+
+    /// Builds a collection again once its `srcexpr` grammars arrived.
+    pub(super) fn recollect(&mut self, again: Recollect, now: Instant) -> Step {
+        let Some((doc, idx)) = self.current_dialog() else {
+            return Step::Select;
+        };
+        match again {
+            Recollect::Form(item) => self.start_listen(&doc, item, now),
+            Recollect::Menu => match doc.dialogs.get(idx) {
+                Some(Dialog::Menu(m)) => {
+                    self.srcexpr.collecting = true;
+                    let step = self.listen_menu(&doc, m, now);
+                    self.srcexpr_fetching(Recollect::Menu).unwrap_or(step)
+                }
+                _ => Step::Select,
+            },
+        }
+    }
+
+    /// The listening part of a menu's collect phase: its choices' grammars.
+    pub(super) fn listen_menu(&mut self, doc: &Arc<Document>, menu: &Menu, now: Instant) -> Step {
         let lang = menu
             .lang
             .clone()
@@ -577,6 +665,9 @@ impl Session {
         let idx = self.dialog.as_ref().map(|d| d.index).unwrap_or(0);
         if let Err(e) = self.push_outer(&mut out, doc, idx, &lang) {
             return Step::Throw(e);
+        }
+        if self.srcexpr.fetching {
+            return Step::Wait;
         }
         self.listen_with(out, now)
     }
@@ -630,6 +721,11 @@ impl Session {
                 speedvsaccuracy: props.fraction("speedvsaccuracy"),
                 maxnbest: props.maxnbest(),
                 recordutterance: props.flag("recordutterance"),
+                recordutterancetype: props
+                    .raw("recordutterancetype")
+                    .unwrap_or("audio/x-wav")
+                    .trim()
+                    .to_string(),
                 properties: props.vendor(),
                 item: String::new(),
             };
@@ -673,11 +769,34 @@ impl Session {
         if played.is_none() {
             state.noinput_at = Some(now + state.timeout);
         }
+        let dtmf = state.modes.dtmf;
         self.out.push_back(Output::Listen(listen));
+        self.utterance_recording = None;
         self.listen = Some(state);
         self.wait = Wait::Input;
         self.transitions = 0;
         self.event_chain.clear();
+        self.use_typeahead(played.is_some() && !bargein_all, dtmf, now)
+    }
+
+    /// Feeds the keys typed ahead to the collection that just started
+    /// (§4.1.8), unless its prompts cannot be barged into: then, as with keys
+    /// pressed while they play, the buffer is emptied (§4.1.5). Keys left
+    /// over once the collection has its result wait for the next one.
+    fn use_typeahead(&mut self, no_bargein: bool, dtmf: bool, now: Instant) -> Step {
+        if self.typeahead.is_empty() {
+            return Step::Wait;
+        }
+        if no_bargein || !dtmf {
+            tracing::debug!(keys = self.typeahead.len(), "typeahead discarded");
+            self.typeahead.clear();
+            return Step::Wait;
+        }
+        while let Some(digit) = self.typeahead.pop_front() {
+            if let Some(step) = self.on_dtmf(digit, now) {
+                return step;
+            }
+        }
         Step::Wait
     }
 
@@ -716,12 +835,23 @@ impl Session {
     }
 
     pub(super) fn on_dtmf(&mut self, digit: char, now: Instant) -> Option<Step> {
-        if !matches!(self.wait, Wait::Input) {
-            if let Wait::Record(_) = self.wait {
+        match self.wait {
+            Wait::Input => {}
+            Wait::Running | Wait::Fetch | Wait::Message { .. } => {
+                // Typeahead (§4.1.8): keys pressed while the interpreter is
+                // not listening wait for the next collection.
+                if self.typeahead.len() < MAX_TYPEAHEAD {
+                    self.typeahead.push_back(digit);
+                } else {
+                    tracing::debug!(%digit, "DTMF dropped: typeahead buffer full");
+                }
                 return None;
             }
-            tracing::debug!(%digit, "DTMF ignored: not listening");
-            return None;
+            // Keys during a recording or a bridged call are not for the dialog.
+            Wait::Record(_) | Wait::Transfer(_) | Wait::Finished => {
+                tracing::debug!(%digit, "DTMF ignored: not listening");
+                return None;
+            }
         }
         if !self.listen.as_ref()?.modes.dtmf || !self.barge_in() {
             return None;
@@ -907,6 +1037,12 @@ impl Session {
             )
         });
         self.set_lastresult(&heard);
+        let recording = self.utterance_recording.take().map(|r| {
+            let props = self.recording_props("lastresult$", "application.lastresult$.recording", r);
+            self.js.add_lastresult_props(&props);
+            props
+        });
+        self.heard_recording = recording;
         let owner = active.owner;
         match owner {
             Owner::Field(i) => {
@@ -1024,10 +1160,58 @@ impl Session {
                 ));
                 props.push(("marktime", JsValue::from(*ms)));
             }
+            if let Some(rec) = self.heard_recording.clone() {
+                let key = format!("{name}$.recording");
+                if let Some(saved) = self
+                    .recordings
+                    .get("application.lastresult$.recording")
+                    .cloned()
+                {
+                    self.recordings.insert(key, saved);
+                }
+                let handle = format!("recording:{name}$");
+                for (k, v) in rec {
+                    props.push((
+                        k,
+                        if k == "recording" {
+                            JsValue::from(boa_engine::js_string!(handle.as_str()))
+                        } else {
+                            v
+                        },
+                    ));
+                }
+            }
             self.js.set_shadow(Scope::Dialog, &name, &props);
             filled.push(i);
         }
         self.process_filled(filled, now)
+    }
+
+    /// The recording properties of a result (VoiceXML 2.1 §6.3), keeping the
+    /// bytes for `<submit namelist>` under `submit_key`.
+    fn recording_props(
+        &mut self,
+        owner: &str,
+        submit_key: &str,
+        r: super::UtteranceRecording,
+    ) -> Vec<(&'static str, JsValue)> {
+        let size = r.bytes.len();
+        let ms = r.duration.as_millis();
+        self.recordings
+            .insert(submit_key.to_string(), (r.media_type, r.bytes));
+        vec![
+            (
+                "recording",
+                JsValue::from(boa_engine::js_string!(
+                    format!("recording:{owner}").as_str()
+                )),
+            ),
+            ("recordingsize", JsValue::from(size as f64)),
+            (
+                "recordingduration",
+                JsValue::from(f64::from(u32::try_from(ms).unwrap_or(u32::MAX))),
+            ),
+        ]
     }
 
     fn set_lastresult(&mut self, heard: &[Heard]) {

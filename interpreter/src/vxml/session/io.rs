@@ -179,7 +179,11 @@ pub enum ResourceKind {
     Script,
     /// A `<data>` XML resource.
     Data,
-    /// Audio (only when the session itself needs the bytes; prompts carry URLs).
+    /// Audio named by a page with `fetchhint="prefetch"` (or the
+    /// `audiofetchhint` property): a hint to warm the driver's cache when
+    /// the page loads. The session does not wait for it and ignores the
+    /// answer; prompts carry audio URLs with their [`AudioFetch`] settings and
+    /// the player fetches them when it renders the prompt.
     Audio,
 }
 
@@ -251,13 +255,18 @@ pub enum BargeinType {
 pub enum PromptPart {
     /// Text to speak (whitespace normalized).
     Text(String),
-    /// `<audio>`: play `src`; if it cannot be played, render `fallback`.
+    /// `<audio>`: play `src`; if it cannot be fetched or played, render
+    /// `fallback` instead (§4.1.3; [`QueuedPrompt::render`] does this).
     Audio {
-        /// Resolved URL, `None` when `expr` evaluated to undefined (then only
-        /// the fallback is rendered).
+        /// Resolved URL, `None` when `expr` evaluated to undefined or to
+        /// something that is not a URI (then only the fallback is rendered).
+        /// A `recording:NAME` URL designates the recording of form item
+        /// `NAME` made in this session.
         src: Option<Url>,
         /// Alternate content.
         fallback: Vec<PromptPart>,
+        /// How to fetch `src`.
+        fetch: AudioFetch,
     },
     /// `<break>`.
     Break {
@@ -291,7 +300,7 @@ impl PromptPart {
     fn push_spoken(&self, out: &mut String) {
         match self {
             PromptPart::Text(t) => out.push_str(t),
-            PromptPart::Audio { src, fallback } => {
+            PromptPart::Audio { src, fallback, .. } => {
                 if src.is_none() {
                     for p in fallback {
                         p.push_spoken(out);
@@ -322,6 +331,7 @@ impl PromptPart {
             PromptPart::Audio {
                 src: None,
                 fallback,
+                ..
             } => {
                 for p in fallback {
                     p.push_audio(out);
@@ -333,6 +343,82 @@ impl PromptPart {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// How the platform fetches an `<audio>` source (VoiceXML 2.0 §6.1): the
+/// element's `fetchtimeout`, `fetchhint`, `maxage` and `maxstale`, else the
+/// `fetchtimeout`, `audiofetchhint`, `audiomaxage` and `audiomaxstale`
+/// properties in effect where the prompt was queued.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AudioFetch {
+    /// `fetchtimeout`.
+    pub timeout: Option<Duration>,
+    /// `maxage`.
+    pub maxage: Option<Duration>,
+    /// `maxstale`.
+    pub maxstale: Option<Duration>,
+    /// `fetchhint` (`prefetch`, `safe` or `stream`).
+    pub fetchhint: Option<String>,
+}
+
+/// What a player made of a prompt ([`QueuedPrompt::render`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RenderedPrompt {
+    /// The words spoken: text, `<value>`s, `sub` aliases, and the alternate
+    /// content of audio that could not be played.
+    pub text: String,
+    /// Every audio source tried, in order, with whether it played.
+    pub audio: Vec<(Url, bool)>,
+    /// The `<mark>`s reached, in order (marks inside alternate content only
+    /// when that content was rendered).
+    pub marks: Vec<String>,
+}
+
+impl PromptPart {
+    fn render(
+        &self,
+        play: &mut dyn FnMut(&Url, &AudioFetch) -> bool,
+        raw: &mut String,
+        out: &mut RenderedPrompt,
+    ) {
+        match self {
+            PromptPart::Text(t) => raw.push_str(t),
+            PromptPart::Audio {
+                src,
+                fallback,
+                fetch,
+            } => {
+                let played = match src {
+                    Some(u) => {
+                        let ok = play(u, fetch);
+                        out.audio.push((u.clone(), ok));
+                        ok
+                    }
+                    None => false,
+                };
+                if !played {
+                    for p in fallback {
+                        p.render(play, raw, out);
+                    }
+                }
+            }
+            PromptPart::Break { .. } => raw.push(' '),
+            PromptPart::Mark(name) => out.marks.push(name.clone()),
+            PromptPart::Element { name, children, .. } => {
+                let block = name == "p" || name == "s";
+                if block {
+                    raw.push(' ');
+                }
+                for p in children {
+                    p.render(play, raw, out);
+                }
+                if block {
+                    raw.push(' ');
+                }
+            }
+            PromptPart::Sub { alias, .. } => raw.push_str(alias),
         }
     }
 }
@@ -365,6 +451,22 @@ impl QueuedPrompt {
             p.push_spoken(&mut raw);
         }
         raw.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Renders the prompt as a player does (VoiceXML 2.0 §4.1.3): `play` is
+    /// asked, in order, to fetch and play each audio source and says whether
+    /// it could; when it could not, the `<audio>` element's alternate
+    /// content is rendered in its place. Audio that cannot be played with
+    /// empty alternate content is skipped silently: no event is thrown,
+    /// which is why the session has no input for audio failures.
+    pub fn render(&self, play: &mut dyn FnMut(&Url, &AudioFetch) -> bool) -> RenderedPrompt {
+        let mut raw = String::new();
+        let mut out = RenderedPrompt::default();
+        for p in &self.parts {
+            p.render(play, &mut raw, &mut out);
+        }
+        out.text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        out
     }
 
     /// The audio URLs the prompt would play, in order.
@@ -471,8 +573,12 @@ pub struct Listen {
     pub speedvsaccuracy: f32,
     /// Number of hypotheses wanted.
     pub maxnbest: usize,
-    /// Whether the utterance should be recorded.
+    /// Whether the utterance should be recorded (VoiceXML 2.1 §6.3
+    /// `recordutterance`): the driver then passes the recording with
+    /// `Session::handle_utterance_recording` before the result.
     pub recordutterance: bool,
+    /// Media type of that recording (`recordutterancetype`).
+    pub recordutterancetype: String,
     /// Vendor properties in effect (e.g. `com.genesyslab.*`), for the
     /// platform.
     pub properties: Vec<(String, String)>,
@@ -502,6 +608,21 @@ pub struct RecognizedHypothesis {
     pub confidence: f32,
     /// The semantic result; `None` means "use the utterance".
     pub interpretation: Option<serde_json::Value>,
+}
+
+/// The caller's utterance as recorded while recognizing it, when the
+/// `Listen` asked for it (`recordutterance`); exposed as
+/// `application.lastresult$.recording`, `.recordingsize` and
+/// `.recordingduration` and the same properties of the filled field's
+/// shadow variable (VoiceXML 2.1 §6.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UtteranceRecording {
+    /// The audio bytes.
+    pub bytes: Arc<[u8]>,
+    /// Media type (normally the `Listen`'s `recordutterancetype`).
+    pub media_type: String,
+    /// Length of the recording.
+    pub duration: Duration,
 }
 
 /// A recognizer's answer to a `Listen` (from MRCP or an equivalent).

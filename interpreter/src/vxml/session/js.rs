@@ -155,6 +155,29 @@ impl Js {
         }
     }
 
+    /// Adds properties to `application.lastresult$` and its first entry
+    /// (the recording of the utterance, VoiceXML 2.1 §6.3).
+    pub(super) fn add_lastresult_props(&mut self, props: &[(&str, JsValue)]) {
+        let Some(array) = self
+            .host
+            .eval("application.lastresult$")
+            .ok()
+            .and_then(|v| v.as_object())
+        else {
+            return;
+        };
+        let ctx = self.host.context();
+        let first = array.get(0, ctx).ok().and_then(|v| v.as_object());
+        for (k, v) in props {
+            let key = boa_engine::JsString::from(*k);
+            for target in std::iter::once(&array).chain(first.as_ref()) {
+                if let Err(e) = target.set(key.clone(), v.clone(), false, ctx) {
+                    tracing::warn!("application.lastresult$.{k} not set: {e}");
+                }
+            }
+        }
+    }
+
     pub(super) fn set_last_message(&mut self, sourcetype: &str, contenttype: &str, content: &str) {
         if let Err(e) = self.host.set_last_message(sourcetype, contenttype, content) {
             tracing::warn!("application.lastmessage$ not set: {e}");

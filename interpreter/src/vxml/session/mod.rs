@@ -21,6 +21,27 @@
 //! }
 //! ```
 //!
+//! What a media driver does besides the loop above:
+//!
+//! - **Audio** (VoiceXML 2.0 §4.1.3, §6.1): a `Play`'s `PromptPart::Audio`
+//!   carries its URL and [`AudioFetch`] settings; the driver fetches and plays
+//!   it, and when that fails renders the element's alternate content instead
+//!   ([`QueuedPrompt::render`] walks a prompt that way). No event is thrown for
+//!   audio that cannot be played, so there is no session input for it. An
+//!   `Output::Fetch` of [`ResourceKind::Audio`] is a prefetch hint
+//!   (`fetchhint="prefetch"`) issued when a page loads: warm the cache; the
+//!   session does not wait for it and ignores any answer.
+//! - **Typeahead** (§4.1.8): keys are passed to `handle_dtmf` whenever they
+//!   are pressed; the session keeps those that arrive while nothing listens
+//!   for the next `Listen`.
+//! - **`recordutterance`** (VoiceXML 2.1 §6.3): when a `Listen` has
+//!   `recordutterance`, pass the recording of the caller's input to
+//!   [`Session::handle_utterance_recording`] just before the input itself
+//!   (`handle_utterance` or `handle_recognition`).
+//! - **`<grammar srcexpr>`**: the session fetches such grammars itself when a
+//!   collection starts (`Fetch` of kind `Grammar`) and emits the `Listen` once
+//!   they are compiled; nothing is needed beyond answering fetches.
+//!
 //! Module map: `fia` runs the select/collect/process loop, `events` throws
 //! events and selects handlers, `exec` runs executable content, `prompts`
 //! selects and resolves prompts, `input` builds `Listen`s and maps
@@ -130,6 +151,8 @@ pub struct Session {
     messages: VecDeque<ExternalMessage>,
     /// A page waiting for its prefetched resources.
     loading: Option<navigation::Loading>,
+    /// `srcexpr` grammars being fetched before a collection can start.
+    srcexpr: input::SrcexprState,
     /// `<param>` values for the subdialog being entered.
     pending_params: Option<HashMap<String, boa_engine::JsValue>>,
     /// Input matched by another form's document-scoped grammar, applied
@@ -138,6 +161,14 @@ pub struct Session {
     /// The last `<mark>` reached before the input that was just accepted, and the milliseconds from it to
     /// that input (VoiceXML 2.1 §6: `lastresult$.markname`/`marktime` and the field shadow variables).
     last_mark: Option<(String, f64)>,
+    /// Keys pressed while no collection was active, for the next one
+    /// (typeahead, §4.1.8).
+    typeahead: VecDeque<char>,
+    /// The recording of the input being reported (`recordutterance`).
+    utterance_recording: Option<UtteranceRecording>,
+    /// The recording properties of the input being processed, for the
+    /// shadow variables of the fields it fills.
+    heard_recording: Option<Vec<(&'static str, boa_engine::JsValue)>>,
     /// Recordings by form item name (media type, bytes), for `<submit>`.
     recordings: HashMap<String, (String, Arc<[u8]>)>,
     hung_up: bool,
@@ -185,9 +216,13 @@ impl Session {
             failed: HashMap::new(),
             messages: VecDeque::new(),
             loading: None,
+            srcexpr: input::SrcexprState::default(),
             pending_params: None,
             pending_fill: None,
             last_mark: None,
+            typeahead: VecDeque::new(),
+            utterance_recording: None,
+            heard_recording: None,
             recordings: HashMap::new(),
             hung_up: false,
             disconnect_values: None,
@@ -211,7 +246,13 @@ impl Session {
         self.drive(step, now);
     }
 
-    /// One DTMF key (`0-9`, `*`, `#`, `A-D`).
+    /// One DTMF key (`0-9`, `*`, `#`, `A-D`). Keys pressed while no
+    /// collection is active (a `<block>` runs, a page loads, between fields)
+    /// are typeahead: kept for the next `Listen` and matched against its
+    /// grammars as soon as it starts, unless its prompts have
+    /// `bargein="false"`, which empties the buffer (VoiceXML 2.0 §4.1.5,
+    /// §4.1.8). Keys pressed while a `<record>` or a `<transfer>` runs are
+    /// ignored.
     pub fn handle_dtmf(&mut self, digit: char, now: Instant) {
         if let Some(step) = self.on_dtmf(digit, now) {
             self.drive(step, now);
@@ -229,6 +270,17 @@ impl Session {
     pub fn handle_recognition(&mut self, result: RecognitionResult, now: Instant) {
         if let Some(step) = self.on_recognition(result, now) {
             self.drive(step, now);
+        }
+    }
+
+    /// The recording of the utterance about to be reported (by
+    /// `handle_utterance` or `handle_recognition`) for a `Listen` with
+    /// `recordutterance`; it is exposed with that input's result and
+    /// dropped if the input matches nothing.
+    pub fn handle_utterance_recording(&mut self, recording: UtteranceRecording, now: Instant) {
+        let _ = now;
+        if matches!(self.wait, Wait::Input) {
+            self.utterance_recording = Some(recording);
         }
     }
 
@@ -285,6 +337,8 @@ impl Session {
             return;
         }
         self.hung_up = true;
+        self.typeahead.clear();
+        self.srcexpr.again = None;
         self.listen = None;
         self.playing = None;
         self.prompts.clear();

@@ -89,7 +89,71 @@ fn secs(v: Option<u64>) -> Option<Duration> {
     v.map(Duration::from_secs)
 }
 
+/// The fetch parameters of one request once attributes and properties are combined.
+struct FetchSettings {
+    timeout: Duration,
+    maxage: Option<Duration>,
+    maxstale: Option<Duration>,
+    hint: Option<String>,
+    fetchaudio: Option<Url>,
+}
+
 impl Session {
+    /// Element attributes win; otherwise the fetch properties of this
+    /// resource kind (§6.3.5: documentmaxage, grammarfetchhint, ...).
+    fn fetch_settings(&self, kind: ResourceKind, fetch: &FetchAttrs) -> FetchSettings {
+        let prefix = match kind {
+            ResourceKind::Document | ResourceKind::Submit | ResourceKind::Subdialog => "document",
+            ResourceKind::Grammar => "grammar",
+            ResourceKind::Script => "script",
+            ResourceKind::Data => "data",
+            ResourceKind::Audio => "audio",
+        };
+        let props = self.props();
+        let seconds = |name: String| {
+            props
+                .raw(&name)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs)
+        };
+        let timeout = fetch.timeout.unwrap_or_else(|| props.time("fetchtimeout"));
+        let maxage = secs(fetch.maxage).or_else(|| seconds(format!("{prefix}maxage")));
+        let maxstale = secs(fetch.maxstale).or_else(|| seconds(format!("{prefix}maxstale")));
+        let hint = match fetch.hint {
+            Some(model::FetchHint::Prefetch) => Some("prefetch".to_string()),
+            Some(model::FetchHint::Safe) => Some("safe".to_string()),
+            None => props
+                .raw(&format!("{prefix}fetchhint"))
+                .map(|v| v.trim().to_string()),
+        };
+        let fetchaudio = match &fetch.fetchaudio {
+            Some(model::FetchAudio::Url(u)) => Some(u.clone()),
+            Some(model::FetchAudio::Off) => None,
+            None => props
+                .raw("fetchaudio")
+                .filter(|v| !v.trim().is_empty())
+                .and_then(|v| self.base_url().join(v.trim()).ok()),
+        };
+        FetchSettings {
+            timeout,
+            maxage,
+            maxstale,
+            hint,
+            fetchaudio,
+        }
+    }
+
+    /// How to fetch an `<audio>` source queued now.
+    pub(super) fn audio_fetch(&self, fetch: &FetchAttrs) -> super::AudioFetch {
+        let s = self.fetch_settings(ResourceKind::Audio, fetch);
+        super::AudioFetch {
+            timeout: Some(s.timeout),
+            maxage: s.maxage,
+            maxstale: s.maxstale,
+            fetchhint: s.hint,
+        }
+    }
+
     /// Issues a fetch and records why.
     pub(super) fn request(&mut self, url: Url, kind: ResourceKind, purpose: Purpose) -> FetchId {
         self.request_with(
@@ -115,41 +179,14 @@ impl Session {
         params: Vec<(String, SubmitValue)>,
     ) -> FetchId {
         let id = FetchId(self.next_id());
-        // Element attributes win; otherwise the fetch properties of this
-        // resource kind (§6.3.5: documentmaxage, grammarfetchhint, ...).
-        let prefix = match kind {
-            ResourceKind::Document | ResourceKind::Submit | ResourceKind::Subdialog => "document",
-            ResourceKind::Grammar => "grammar",
-            ResourceKind::Script => "script",
-            ResourceKind::Data => "data",
-            ResourceKind::Audio => "audio",
-        };
-        let (timeout, maxage, maxstale, hint, fetchaudio) = {
-            let props = self.props();
-            let seconds = |name: String| {
-                props
-                    .raw(&name)
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs)
-            };
-            let timeout = fetch.timeout.unwrap_or_else(|| props.time("fetchtimeout"));
-            let maxage = secs(fetch.maxage).or_else(|| seconds(format!("{prefix}maxage")));
-            let maxstale = secs(fetch.maxstale).or_else(|| seconds(format!("{prefix}maxstale")));
-            let hint = match fetch.hint {
-                Some(model::FetchHint::Prefetch) => Some("prefetch".to_string()),
-                Some(model::FetchHint::Safe) => Some("safe".to_string()),
-                None => props.raw(&format!("{prefix}fetchhint")).map(str::to_string),
-            };
-            let fetchaudio = match &fetch.fetchaudio {
-                Some(model::FetchAudio::Url(u)) => Some(u.clone()),
-                Some(model::FetchAudio::Off) => None,
-                None => props
-                    .raw("fetchaudio")
-                    .filter(|v| !v.trim().is_empty())
-                    .and_then(|v| self.base_url().join(v.trim()).ok()),
-            };
-            (Some(timeout), maxage, maxstale, hint, fetchaudio)
-        };
+        let FetchSettings {
+            timeout,
+            maxage,
+            maxstale,
+            hint,
+            fetchaudio,
+        } = self.fetch_settings(kind, fetch);
+        let timeout = Some(timeout);
         self.out.push_back(Output::Fetch(FetchRequest {
             id,
             url,
@@ -166,6 +203,21 @@ impl Session {
         }));
         self.fetches.insert(id, purpose);
         id
+    }
+
+    /// Fetches a grammar named by `srcexpr` with the `<grammar>` element's
+    /// fetch attributes and the grammar fetch properties.
+    pub(super) fn request_grammar(&mut self, url: Url, fetch: &FetchAttrs, loc: &Loc) {
+        tracing::debug!(%url, at = %loc, "fetching a srcexpr grammar");
+        self.request_with(
+            url.clone(),
+            ResourceKind::Grammar,
+            Purpose::Grammar { url },
+            fetch,
+            Method::Get,
+            "application/x-www-form-urlencoded",
+            Vec::new(),
+        );
     }
 
     /// Fetches a document to run.
@@ -300,6 +352,7 @@ impl Session {
                 }
                 self.suspended = None;
                 self.loading = None;
+                self.srcexpr.again = None;
                 self.fetches.clear();
                 self.wait = Wait::Running;
                 let loc = match &purpose {
@@ -367,6 +420,7 @@ impl Session {
                     }
                     Err(e) => {
                         self.loading = None;
+                        self.srcexpr.again = None;
                         self.fetches.clear();
                         self.wait = Wait::Running;
                         return Step::Throw(Event::new(
@@ -413,7 +467,7 @@ impl Session {
         }
     }
 
-    fn grammar_requested(&self, url: &Url) -> bool {
+    pub(super) fn grammar_requested(&self, url: &Url) -> bool {
         self.fetches
             .values()
             .any(|p| matches!(p, Purpose::Grammar { url: u } if u == url))
@@ -579,20 +633,51 @@ impl Session {
                 );
             }
         }
+        self.prefetch_audio(&doc);
         self.loading = Some(Loading { fragment, new_root });
         self.maybe_loaded(now)
     }
 
-    /// Once every prefetch has answered, links grammars and initializes.
-    fn maybe_loaded(&mut self, now: Instant) -> Step {
-        if !self.fetches.is_empty() {
-            self.wait = Wait::Fetch;
-            return Step::Wait;
+    /// Asks the driver to warm its cache with the page's static audio whose
+    /// `fetchhint` (or `audiofetchhint`) is `prefetch`. These `Fetch`es are
+    /// hints: the session does not wait for them and ignores their answers;
+    /// the audio is fetched again (from the cache) when a prompt plays it.
+    fn prefetch_audio(&mut self, doc: &Document) {
+        let mut audio = Vec::new();
+        collect_audio(doc, &mut audio);
+        let mut seen = std::collections::HashSet::new();
+        for a in audio {
+            let Computed::Static(url) = &a.src else {
+                continue;
+            };
+            if url.scheme() == "builtin" || !seen.insert(url.clone()) {
+                continue;
+            }
+            let s = self.fetch_settings(ResourceKind::Audio, &a.fetch);
+            if s.hint.as_deref() != Some("prefetch") {
+                continue;
+            }
+            let id = FetchId(self.next_id());
+            self.out.push_back(Output::Fetch(FetchRequest {
+                id,
+                url: url.clone(),
+                kind: ResourceKind::Audio,
+                method: Method::Get,
+                params: Vec::new(),
+                enctype: "application/x-www-form-urlencoded".into(),
+                maxage: s.maxage,
+                maxstale: s.maxstale,
+                timeout: Some(s.timeout),
+                fetchhint: s.hint,
+                fetchaudio: None,
+                referrer: Some(doc.url_without_fragment()),
+            }));
         }
-        let Some(loading) = self.loading.take() else {
-            return Step::Wait;
-        };
-        self.wait = Wait::Running;
+    }
+
+    /// Links the compiled grammars that refer to other grammars (all of them
+    /// fetched by now).
+    fn link_grammars(&mut self) -> Result<(), Event> {
         let unlinked: Vec<String> = self
             .grammars
             .iter()
@@ -612,9 +697,32 @@ impl Session {
                     self.grammars.insert(k, l);
                 }
                 Err(e) => {
-                    return Step::Throw(Event::new("error.badfetch", Some(e.to_string()), None));
+                    return Err(Event::new("error.badfetch", Some(e.to_string()), None));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Once every prefetch has answered, links grammars and initializes.
+    fn maybe_loaded(&mut self, now: Instant) -> Step {
+        if !self.fetches.is_empty() {
+            self.wait = Wait::Fetch;
+            return Step::Wait;
+        }
+        let Some(loading) = self.loading.take() else {
+            if let Some(again) = self.srcexpr.again.take() {
+                self.wait = Wait::Running;
+                if let Err(e) = self.link_grammars() {
+                    return Step::Throw(e);
+                }
+                return Step::Then(Then::Collect(again));
+            }
+            return Step::Wait;
+        };
+        self.wait = Wait::Running;
+        if let Err(e) = self.link_grammars() {
+            return Step::Throw(e);
         }
         let Some(doc) = self.doc.clone() else {
             return Step::Wait;
@@ -874,6 +982,95 @@ fn collect_resources(doc: &Document, out: &mut Vec<(Url, bool)>) {
                         grammar(g, out);
                     }
                 }
+                for c in &m.catches {
+                    stmts(&c.body, out, 0);
+                }
+            }
+        }
+    }
+}
+
+/// Nesting bound of the audio walk, as for the grammar and script walk.
+const MAX_WALK_DEPTH: usize = 64;
+
+/// The `<audio>` elements with a static `src` of a page, for prefetching
+/// (§6.1.1 `fetchhint`): in prompts of form items and menus, and in the
+/// executable content of blocks, handlers and `<filled>`.
+fn collect_audio<'a>(doc: &'a Document, out: &mut Vec<&'a model::Audio>) {
+    fn nodes<'a>(list: &'a [model::PromptNode], out: &mut Vec<&'a model::Audio>, depth: usize) {
+        use model::PromptNode as N;
+        if depth > MAX_WALK_DEPTH {
+            return;
+        }
+        for n in list {
+            match n {
+                N::Audio(a) => {
+                    if matches!(a.src, Computed::Static(_)) {
+                        out.push(a);
+                    }
+                    nodes(&a.fallback, out, depth + 1);
+                }
+                N::SayAs(s) => nodes(&s.content, out, depth + 1),
+                N::Prosody(p) => nodes(&p.content, out, depth + 1),
+                N::Voice(v) => nodes(&v.content, out, depth + 1),
+                N::Emphasis(e) => nodes(&e.content, out, depth + 1),
+                N::Paragraph(s) | N::Sentence(s) => nodes(&s.content, out, depth + 1),
+                N::Enumerate(e) => nodes(&e.template, out, depth + 1),
+                N::Foreach(f) => nodes(&f.content, out, depth + 1),
+                _ => {}
+            }
+        }
+    }
+    fn prompts<'a>(list: &'a [Arc<model::Prompt>], out: &mut Vec<&'a model::Audio>) {
+        for p in list {
+            nodes(&p.content, out, 0);
+        }
+    }
+    fn stmts<'a>(list: &'a [Stmt], out: &mut Vec<&'a model::Audio>, depth: usize) {
+        if depth > MAX_WALK_DEPTH {
+            return;
+        }
+        for s in list {
+            match s {
+                Stmt::Prompt(p) => nodes(&p.content, out, 0),
+                Stmt::If(i) => {
+                    for b in &i.branches {
+                        stmts(&b.body, out, depth + 1);
+                    }
+                }
+                Stmt::Foreach(f) => stmts(&f.body, out, depth + 1),
+                _ => {}
+            }
+        }
+    }
+    for c in &doc.catches {
+        stmts(&c.body, out, 0);
+    }
+    for d in &doc.dialogs {
+        match d {
+            Dialog::Form(f) => {
+                for c in &f.catches {
+                    stmts(&c.body, out, 0);
+                }
+                for fl in &f.filled {
+                    stmts(&fl.body, out, 0);
+                }
+                for it in &f.items {
+                    let c = it.common();
+                    prompts(&c.prompts, out);
+                    for ca in &c.catches {
+                        stmts(&ca.body, out, 0);
+                    }
+                    for fl in &c.filled {
+                        stmts(&fl.body, out, 0);
+                    }
+                    if let model::FormItem::Block(b) = it {
+                        stmts(&b.body, out, 0);
+                    }
+                }
+            }
+            Dialog::Menu(m) => {
+                prompts(&m.prompts, out);
                 for c in &m.catches {
                     stmts(&c.body, out, 0);
                 }

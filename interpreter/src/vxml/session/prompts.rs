@@ -142,13 +142,20 @@ impl Session {
                         if v.is_undefined() || v.is_null() {
                             None
                         } else {
+                            // An `expr` that is not a URI is audio that cannot be
+                            // played: the alternate content is rendered (§4.1.3).
                             let s = self.js.display(&v);
-                            Some(self.resolve_url(&s, &a.loc)?)
+                            self.resolve_url(&s, &a.loc).ok()
                         }
                     }
                 };
                 let fallback = self.resolve_nodes(&a.fallback, depth + 1)?;
-                out.push(PromptPart::Audio { src, fallback });
+                let fetch = self.audio_fetch(&a.fetch);
+                out.push(PromptPart::Audio {
+                    src,
+                    fallback,
+                    fetch,
+                });
             }
             PromptNode::Break(b) => out.push(PromptPart::Break {
                 time: b.time,

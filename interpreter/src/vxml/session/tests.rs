@@ -1230,3 +1230,279 @@ fn marks_reached_before_input_reach_lastresult_and_the_field() {
     let text = d.text();
     assert!(text.contains("log m1 1500\nlog m1 1500"), "{text}");
 }
+
+/// Every output of a session whose only page is `page`, with no input.
+fn outputs_of(page: &str) -> Vec<Output> {
+    let now = Instant::now();
+    let url = Url::parse(BASE)
+        .and_then(|b| b.join("main.vxml"))
+        .expect("test URL");
+    let mut s = Session::new(SessionConfig::new(url.clone()), now);
+    let mut outs = Vec::new();
+    while let Some(out) = s.poll_output() {
+        if let Output::Fetch(req) = &out
+            && req.url == url
+        {
+            let page = FetchResult::Ok(Fetched {
+                url: url.clone(),
+                content_type: None,
+                bytes: Arc::from(page.as_bytes()),
+                compiled: None,
+            });
+            s.handle_fetched(req.id, page, now);
+        }
+        outs.push(out);
+    }
+    outs
+}
+
+#[test]
+fn audio_carries_its_fetch_settings_and_static_audio_is_prefetched() {
+    let page = vxml(
+        r#"<property name="audiomaxage" value="60"/>
+        <form><block><prompt>
+          <audio src="a.wav" fetchtimeout="3s" maxstale="5">A.</audio>
+          <audio src="b.wav" fetchhint="safe">B.</audio>
+        </prompt></block></form>"#,
+    );
+    let outs = outputs_of(&page);
+    let prefetched: Vec<(&str, Option<&str>)> = outs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Fetch(r) if r.kind == ResourceKind::Audio => {
+                Some((r.url.path(), r.fetchhint.as_deref()))
+            }
+            _ => None,
+        })
+        .collect();
+    // audiofetchhint defaults to prefetch; fetchhint="safe" waits for the prompt.
+    assert_eq!(prefetched, [("/a.wav", Some("prefetch"))]);
+    let play = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Play(p) => Some(p),
+            _ => None,
+        })
+        .expect("the block plays its prompt");
+    let fetches: Vec<AudioFetch> = play.prompts[0]
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            PromptPart::Audio { fetch, .. } => Some(fetch.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fetches,
+        [
+            AudioFetch {
+                timeout: Some(Duration::from_secs(3)),
+                maxage: Some(Duration::from_secs(60)),
+                maxstale: Some(Duration::from_secs(5)),
+                fetchhint: Some("prefetch".into()),
+            },
+            AudioFetch {
+                timeout: Some(Duration::from_secs(30)),
+                maxage: Some(Duration::from_secs(60)),
+                maxstale: None,
+                fetchhint: Some("safe".into()),
+            },
+        ]
+    );
+}
+
+#[test]
+fn rendering_speaks_the_alternate_content_of_audio_that_cannot_play() {
+    let url = Url::parse("http://app.test/a.wav").expect("test URL");
+    let prompt = QueuedPrompt {
+        parts: vec![
+            PromptPart::Text("Hello ".into()),
+            PromptPart::Audio {
+                src: Some(url.clone()),
+                fallback: vec![
+                    PromptPart::Text(" chime ".into()),
+                    PromptPart::Mark("m".into()),
+                ],
+                fetch: AudioFetch::default(),
+            },
+            PromptPart::Audio {
+                src: Some(url.clone()),
+                fallback: Vec::new(),
+                fetch: AudioFetch::default(),
+            },
+            PromptPart::Text(" there.".into()),
+        ],
+        bargein: true,
+        bargeintype: BargeinType::Speech,
+        timeout: None,
+        lang: None,
+        loc: None,
+    };
+    let failed = prompt.render(&mut |_, _| false);
+    assert_eq!(failed.text, "Hello chime there.");
+    assert_eq!(failed.marks, ["m"]);
+    assert_eq!(failed.audio, [(url.clone(), false), (url.clone(), false)]);
+    let played = prompt.render(&mut |_, _| true);
+    assert_eq!(played.text, "Hello there.");
+    assert!(played.marks.is_empty());
+    assert_eq!(played.audio, [(url.clone(), true), (url, true)]);
+}
+
+#[test]
+fn an_audio_expr_that_is_not_a_uri_renders_the_alternate_content() {
+    let page = vxml(
+        r#"<form><block><prompt>Tone: <audio expr="'http://[bad'">beep</audio></prompt></block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert_eq!(d.text(), "S: Tone: beep\nexit ", "{}", d.text());
+}
+
+const COLORS: &str = r#"<?xml version="1.0"?><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" mode="voice" xml:lang="en-US" root="c"><rule id="c"><one-of><item>red</item><item>blue</item></one-of></rule></grammar>"#;
+
+#[test]
+fn a_srcexpr_grammar_is_fetched_when_its_field_listens() {
+    let page = vxml(
+        r#"<form><var name="g" expr="'col' + 'ors.grxml'"/>
+        <field name="c"><grammar srcexpr="g" fetchtimeout="4s"/><prompt>Color?</prompt>
+        <filled><log><value expr="c"/></log></filled></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page), ("colors.grxml", COLORS)]);
+    let grammar = d
+        .requests
+        .iter()
+        .find(|r| r.kind == ResourceKind::Grammar)
+        .expect("the grammar is fetched");
+    assert_eq!(grammar.url.path(), "/colors.grxml");
+    assert_eq!(grammar.timeout, Some(Duration::from_secs(4)));
+    d.say("blue");
+    assert_eq!(
+        d.text(),
+        "S: Color?\nlisten c [voice]\nlog blue\nexit ",
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn a_srcexpr_grammar_that_cannot_be_fetched_throws_in_its_field() {
+    let page = vxml(
+        r#"<form><field name="c"><grammar srcexpr="'nope.grxml'"/><prompt>Color?</prompt>
+        <catch event="error.badfetch"><log>caught <value expr="_event"/></log><exit/></catch>
+        </field></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &page)]);
+    assert!(
+        d.text().ends_with(
+            "event error.badfetch.http.404\nlog caught error.badfetch.http.404\nS: Color?\nexit "
+        ),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn a_srcexpr_grammar_of_a_menu_choice_is_fetched_before_listening() {
+    let page = vxml(
+        r##"<menu id="m"><prompt>Pick.</prompt>
+        <choice next="#done"><grammar srcexpr="'colors.grxml'"/></choice></menu>
+        <form id="done"><block><log>done</log></block></form>"##,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page), ("colors.grxml", COLORS)]);
+    d.say("red");
+    assert_eq!(
+        d.text(),
+        "S: Pick.\nlisten m [voice]\nlog done\nexit ",
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn recordutterance_exposes_the_recording_in_lastresult_and_the_field() {
+    let page = vxml(
+        r#"<property name="recordutterance" value="true"/>
+        <form><field name="c"><grammar src="colors.grxml"/>
+        <filled><log><value expr="application.lastresult$.recordingsize"/> <value expr="c$.recordingduration"/> <value expr="c$.recording"/></log>
+        <submit next="next.vxml" namelist="c c$.recording" method="post" enctype="multipart/form-data"/></filled></field></form>"#,
+    );
+    let next = vxml("<form><block><log>next</log></block></form>");
+    let mut d = Driver::new(&[
+        ("main.vxml", &page),
+        ("colors.grxml", COLORS),
+        ("next.vxml", &next),
+    ]);
+    d.s.handle_utterance_recording(
+        UtteranceRecording {
+            bytes: Arc::from(&b"RIFF1234"[..]),
+            media_type: "audio/x-wav".into(),
+            duration: Duration::from_millis(800),
+        },
+        d.now,
+    );
+    d.say("red");
+    assert!(
+        d.text()
+            .contains("log 8 800 recording:c$\nfetch /next.vxml c=red&c$.recording=<8 bytes>"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn without_a_recording_the_recording_variables_are_undefined() {
+    let page = vxml(
+        r#"<form><field name="c"><grammar src="colors.grxml"/>
+        <filled><log><value expr="typeof c$.recording"/></log></filled></field></form>"#,
+    );
+    let mut d = Driver::new(&[("main.vxml", &page), ("colors.grxml", COLORS)]);
+    d.say("red");
+    assert!(d.text().contains("log undefined"), "{}", d.text());
+}
+
+const RECEIVE_THEN_TWO_FIELDS: &str = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">
+  <form><block><gvp:receive maxtime="5s"/></block>
+  <field name="a" type="digits?length=2"><prompt>First.</prompt></field>
+  <field name="b" type="digits?length=1"><prompt bargein="BARGEIN">Second.</prompt></field>
+  <block><log><value expr="a"/>/<value expr="b"/></log></block></form></vxml>"#;
+
+fn message(d: &mut Driver) {
+    d.s.handle_external_message(
+        ExternalMessage {
+            sourcetype: "cti".into(),
+            contenttype: "text/plain".into(),
+            content: "go".into(),
+        },
+        d.now,
+    );
+    d.pump();
+}
+
+#[test]
+fn keys_pressed_while_not_listening_are_typeahead_for_the_next_fields() {
+    let page = RECEIVE_THEN_TWO_FIELDS.replace("BARGEIN", "true");
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    // The block waits for a message: these keys are typed ahead, and the
+    // digit beyond the first field's length is left for the second.
+    for k in "123".chars() {
+        d.s.handle_dtmf(k, d.now);
+        d.pump();
+    }
+    message(&mut d);
+    assert!(d.text().ends_with("log 12/3\nexit "), "{}", d.text());
+}
+
+#[test]
+fn typeahead_is_discarded_by_prompts_without_barge_in() {
+    let page = RECEIVE_THEN_TWO_FIELDS.replace("BARGEIN", "false");
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    for k in "123".chars() {
+        d.s.handle_dtmf(k, d.now);
+        d.pump();
+    }
+    message(&mut d);
+    // "12" fills the first field; the second field's prompt cannot be barged
+    // into, so the "3" typed ahead is discarded and the field waits.
+    assert!(d.text().ends_with("listen b [dtmf voice]"), "{}", d.text());
+    d.press("4");
+    assert!(d.text().ends_with("log 12/4\nexit "), "{}", d.text());
+}
