@@ -5,5 +5,7 @@
 
 pub mod cli;
 pub mod conformance_driver;
+pub mod media;
+pub mod sdp;
 pub mod testing;
 pub mod text;
