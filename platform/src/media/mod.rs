@@ -3,7 +3,8 @@
 //!
 //! Everything here is a core without I/O except [`tts::EspeakSynthesizer`],
 //! which runs the `espeak-ng` program and is meant to be called off the media
-//! path (a blocking thread). The pieces a call driver combines:
+//! path (a blocking thread), and [`driver`], the media thread with the UDP
+//! sockets. The pieces:
 //!
 //! - [`g711`]: µ-law/A-law sample codecs.
 //! - [`rtp`], [`rtcp`]: packet parse/build (RFC 3550).
@@ -19,6 +20,9 @@
 //! - [`render::PromptRenderer`]: a VoiceXML `Play` as 8 kHz frames with marks.
 //! - [`record::Recorder`] and [`vad::EnergyDetector`]: `<record>` and speech
 //!   detection.
+//! - [`engine::MediaEngine`]: all calls' streams, prompts and recordings on
+//!   one timer wheel; [`driver::MediaDriver`]: the thread and sockets around
+//!   it, the ready-made media path for `vxp serve`.
 //!
 //! The driver loop for one tick of the media thread:
 //!
@@ -33,6 +37,7 @@
 //! ```
 
 pub mod audio;
+pub mod driver;
 pub mod dtmf;
 pub mod engine;
 pub mod g711;

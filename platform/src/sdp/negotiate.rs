@@ -602,6 +602,39 @@ mod tests {
     }
 
     #[test]
+    fn our_codec_list_restricts_the_choice() {
+        let mut alaw_only = OfferAnswer::new(
+            LocalMedia {
+                address: "::1".parse().unwrap(),
+                rtp_port: 20000,
+            },
+            Capabilities {
+                codecs: vec![Codec::Pcma],
+                telephone_event: None,
+                ..Capabilities::default()
+            },
+            1,
+        );
+        let o = offer("m=audio 7078 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n");
+        let (answer, n) = alaw_only.handle_offer(&o).unwrap();
+        assert_eq!((n.codec, n.telephone_event), (Codec::Pcma, None));
+        assert_eq!(answer.media[0].formats, vec!["8"]);
+        assert_eq!(answer.origin.addr_type, "IP6");
+        assert_eq!(
+            answer.connection.as_ref().unwrap().to_string(),
+            "IN IP6 ::1"
+        );
+    }
+
+    #[test]
+    fn maxptime_caps_the_packet_time() {
+        let o = offer("m=audio 7078 RTP/AVP 0\r\na=ptime:60\r\na=maxptime:40\r\n");
+        assert_eq!(oa().handle_offer(&o).unwrap().1.ptime, 40);
+        let o = offer("m=audio 7078 RTP/AVP 0\r\na=ptime:1000\r\n");
+        assert_eq!(oa().handle_offer(&o).unwrap().1.ptime, 20);
+    }
+
+    #[test]
     fn no_common_codec() {
         let o = offer(
             "m=audio 7078 RTP/AVP 96 9\r\na=rtpmap:96 opus/48000/2\r\nm=video 9 RTP/AVP 31\r\n",
