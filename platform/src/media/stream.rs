@@ -483,6 +483,54 @@ mod tests {
         s.handle_rtcp(nat, &[0x80, 200, 0, 9], t0);
     }
 
+    /// The RTP of sipp's shipped `dtmf_2833_1.pcap` and `dtmf_2833_2.pcap`
+    /// (keys 1 and 2, payload type 101; the three end packets repeat the
+    /// sequence number).
+    const SIPP_DTMF: [&str; 20] = [
+        "80e51f30000033e00e05384e010a0000",
+        "80651f31000033e00e05384e010a0140",
+        "80651f32000033e00e05384e010a0280",
+        "80651f33000033e00e05384e010a03c0",
+        "80651f34000033e00e05384e010a0500",
+        "80651f35000033e00e05384e010a0640",
+        "80651f36000033e00e05384e010a0780",
+        "80651f37000033e00e05384e018a08c0",
+        "80651f37000033e00e05384e018a08c0",
+        "80651f37000033e00e05384e018a08c0",
+        "80e51f6a00005aa00e05384e020a0000",
+        "80651f6b00005aa00e05384e020a0140",
+        "80651f6c00005aa00e05384e020a0280",
+        "80651f6d00005aa00e05384e020a03c0",
+        "80651f6e00005aa00e05384e020a0500",
+        "80651f6f00005aa00e05384e020a0640",
+        "80651f7000005aa00e05384e020a0780",
+        "80651f7100005aa00e05384e028a08c0",
+        "80651f7100005aa00e05384e028a08c0",
+        "80651f7100005aa00e05384e028a08c0",
+    ];
+
+    #[test]
+    fn sipp_rfc4733_capture_gives_two_digits() {
+        let t0 = Instant::now();
+        let mut s = stream(t0);
+        let from: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        for hex in SIPP_DTMF {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            s.handle_rtp(from, &bytes, t0);
+        }
+        let digits: String = std::iter::from_fn(|| s.poll_event())
+            .filter_map(|e| match e {
+                StreamEvent::Dtmf(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(digits, "12");
+        assert_eq!(s.stats().duplicates, 4);
+    }
+
     #[test]
     fn hold_sends_nothing_and_rtcp_reports() {
         let t0 = Instant::now();
