@@ -69,6 +69,8 @@ enum Command {
     StopPlay(CallMediaId),
     Record(CallMediaId, Box<RecordRequest>),
     Dtmf(CallMediaId, char),
+    Bridge(CallMediaId, CallMediaId),
+    Unbridge(CallMediaId),
     Close(CallMediaId),
     Decoded(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
     Spoken(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
@@ -169,6 +171,16 @@ impl MediaDriver {
     /// Sends a DTMF key as RFC 4733 events.
     pub fn send_dtmf(&self, id: CallMediaId, digit: char) {
         self.send(Command::Dtmf(id, digit));
+    }
+
+    /// Relays audio between two calls (bridge transfer).
+    pub fn bridge(&self, a: CallMediaId, b: CallMediaId) {
+        self.send(Command::Bridge(a, b));
+    }
+
+    /// Ends a bridge.
+    pub fn unbridge(&self, id: CallMediaId) {
+        self.send(Command::Unbridge(id));
     }
 
     /// Closes the call's sockets (after an RTCP BYE).
@@ -376,6 +388,8 @@ impl MediaLoop {
                     tracing::debug!(call = id.0, digit = %d, "telephone-event not negotiated");
                 }
             }
+            Command::Bridge(a, b) => self.engine.bridge(a, b),
+            Command::Unbridge(id) => self.engine.unbridge(id),
             Command::Close(id) => {
                 if let Some(bye) = self.engine.remove_call(id)
                     && let Some(s) = self.calls.get(&id)
