@@ -197,10 +197,18 @@ impl MediaStream {
     /// next send is one ptime after the previous one, not after `now`, so
     /// pacing does not drift.
     pub fn handle_send_tick(&mut self, frame: Option<&[i16]>, now: Instant) -> Option<Transmit> {
-        self.next_send += self.ptime();
-        if self.next_send + self.ptime() < now {
-            // The driver stalled: skip ahead rather than burst.
+        let due = self.next_send;
+        if now >= due + self.ptime() {
+            // The driver stalled a whole frame or more: skip ahead rather
+            // than burst, and move the timestamp over the frames not sent so
+            // the peer's playout stays in step with the real time.
+            let missed = (now - due).as_millis() / self.ptime().as_millis().max(1);
+            for _ in 0..missed.min(500) {
+                self.sender.skip_frame();
+            }
             self.next_send = now + self.ptime();
+        } else {
+            self.next_send = due + self.ptime();
         }
         let to = match self.remote_rtp {
             Some(to) if self.config.media.direction.sends() => to,
@@ -424,6 +432,22 @@ mod tests {
         assert_eq!(out[8], (0, 108, 1000 + 8 * 160, false));
         let seqs: Vec<u16> = out.iter().map(|o| o.1).collect();
         assert_eq!(seqs, (100..112).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_stalled_tick_skips_ahead_with_the_timestamp() {
+        let t0 = Instant::now();
+        let mut s = stream(t0);
+        let ts = |t: &Transmit| RtpPacket::parse(&t.bytes).unwrap().timestamp;
+        let first = s.handle_send_tick(None, t0).unwrap();
+        assert_eq!(ts(&first), 1000);
+        // The next tick comes 100 ms late instead of at 20 ms.
+        let late = t0 + Duration::from_millis(120);
+        let t = s.handle_send_tick(None, late).unwrap();
+        assert_eq!(s.next_send(), late + Duration::from_millis(20));
+        let p = RtpPacket::parse(&t.bytes).unwrap();
+        assert_eq!(p.timestamp, 1000 + 6 * 160);
+        assert!(p.marker);
     }
 
     #[test]
