@@ -67,6 +67,7 @@ enum Command {
     Update(CallMediaId, Box<NegotiatedMedia>),
     Play(CallMediaId, Box<Play>),
     StopPlay(CallMediaId),
+    ArmSpeech(CallMediaId),
     Record(CallMediaId, Box<RecordRequest>),
     Dtmf(CallMediaId, char),
     Bridge(CallMediaId, CallMediaId),
@@ -161,6 +162,11 @@ impl MediaDriver {
     /// Barge-in.
     pub fn stop_play(&self, id: CallMediaId) {
         self.send(Command::StopPlay(id));
+    }
+
+    /// Re-arms speech detection for a new input wait.
+    pub fn arm_speech_detection(&self, id: CallMediaId) {
+        self.send(Command::ArmSpeech(id));
     }
 
     /// Records.
@@ -382,6 +388,7 @@ impl MediaLoop {
             Command::Update(id, media) => self.engine.update_call(id, *media),
             Command::Play(id, play) => self.engine.start_play(id, &play),
             Command::StopPlay(id) => self.engine.stop_play(id),
+            Command::ArmSpeech(id) => self.engine.arm_speech_detection(id),
             Command::Record(id, req) => self.engine.start_record(id, &req),
             Command::Dtmf(id, d) => {
                 if !self.engine.send_dtmf(id, d) {

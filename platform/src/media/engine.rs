@@ -101,7 +101,8 @@ pub enum MediaEvent {
         /// The outcome.
         result: RecordResult,
     },
-    /// The caller started speaking (for speech barge-in).
+    /// The caller started speaking (for speech barge-in); reported once
+    /// until detection is re-armed.
     SpeechStarted {
         /// The call.
         call: CallMediaId,
@@ -259,6 +260,7 @@ impl MediaEngine {
                 stopped: true,
             });
         }
+        c.vad = EnergyDetector::new(VadConfig::default());
         let mut r = PromptRenderer::new(play, self.render);
         while let Some(request) = r.poll_request() {
             self.events.push_back(MediaEvent::Render {
@@ -304,6 +306,14 @@ impl MediaEngine {
             && *p == play
         {
             r.handle_speech(req, result);
+        }
+    }
+
+    /// Re-arms speech detection: the next speech start is reported again
+    /// (call when a new input wait begins; `start_play` does it too).
+    pub fn arm_speech_detection(&mut self, id: CallMediaId) {
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.vad = EnergyDetector::new(VadConfig::default());
         }
     }
 
@@ -602,6 +612,43 @@ mod tests {
             play: PlayId(5),
             stopped: false
         }));
+    }
+
+    #[test]
+    fn speech_start_is_reported_once_per_arming() {
+        let t0 = Instant::now();
+        let mut e = MediaEngine::new(t0);
+        let id = CallMediaId(3);
+        e.add_call(
+            id,
+            StreamConfig::new(negotiated(), "vxp", 0),
+            SenderInit::random(),
+            t0,
+        );
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut now = t0;
+        let mut starts = 0;
+        for seq in 0..60u16 {
+            if seq == 30 {
+                e.arm_speech_detection(id);
+            }
+            let mut buf = Vec::new();
+            RtpHeader {
+                marker: false,
+                payload_type: 8,
+                sequence: seq,
+                timestamp: u32::from(seq) * 160,
+                ssrc: 11,
+            }
+            .write(&[0xaa; 160], &mut buf);
+            e.handle_rtp(id, peer, &buf, now);
+            e.handle_timeout(now);
+            while let Some(ev) = e.poll_event() {
+                starts += usize::from(ev == MediaEvent::SpeechStarted { call: id });
+            }
+            now += Duration::from_millis(20);
+        }
+        assert_eq!(starts, 2);
     }
 
     #[test]
