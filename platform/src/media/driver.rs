@@ -19,7 +19,8 @@
 //!
 //! Text-to-speech requests are served here with the given
 //! [`SpeechSynthesizer`] on tokio's blocking pool; audio files are fetched
-//! by the caller (it owns the fetcher) and decoded on the blocking pool.
+//! by the caller (it owns the fetcher), decoded on the blocking pool and
+//! kept decoded by URL and content.
 
 use std::collections::HashMap;
 use std::io;
@@ -87,6 +88,21 @@ enum Command {
 #[derive(Clone)]
 pub struct MediaDriver {
     tx: mpsc::UnboundedSender<Command>,
+    decoded: DecodedCache,
+}
+
+/// Decoded prompts by URL and content hash, so a file played on every call
+/// is decoded and resampled once; weighed in samples.
+type DecodedCache = moka::sync::Cache<(String, u64), Arc<[i16]>>;
+
+/// Decoded audio kept: ten minutes at 8 kHz (about 9.6 MB).
+const DECODED_CACHE_SAMPLES: u64 = 8000 * 600;
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
 }
 
 impl std::fmt::Debug for MediaDriver {
@@ -128,7 +144,13 @@ impl MediaDriver {
                 };
                 rt.block_on(media.run(rx));
             })?;
-        Ok((MediaDriver { tx }, events_rx))
+        let decoded = moka::sync::Cache::builder()
+            .max_capacity(DECODED_CACHE_SAMPLES)
+            .weigher(|_k: &(String, u64), v: &Arc<[i16]>| {
+                u32::try_from(v.len().max(1)).unwrap_or(u32::MAX)
+            })
+            .build();
+        Ok((MediaDriver { tx, decoded }, events_rx))
     }
 
     fn send(&self, c: Command) {
@@ -208,12 +230,21 @@ impl MediaDriver {
             self.send(Command::Decoded(id, play, request, Err(())));
             return;
         };
+        let cache = self.decoded.clone();
         let decode = move || {
-            let result = audio::decode(&bytes, content_type.as_deref(), Some(url.path()))
-                .map(Arc::from)
-                .map_err(
-                    |e| tracing::debug!(%url, error = %e, "audio file not playable; fallback"),
-                );
+            let key = (url.as_str().to_string(), content_hash(&bytes));
+            let result = match cache.get(&key) {
+                Some(hit) => Ok(hit),
+                None => audio::decode(&bytes, content_type.as_deref(), Some(url.path()))
+                    .map(Arc::from)
+                    .map(|samples: Arc<[i16]>| {
+                        cache.insert(key, samples.clone());
+                        samples
+                    })
+                    .map_err(|e| {
+                        tracing::debug!(%url, error = %e, "audio file not playable; fallback");
+                    }),
+            };
             let _ = tx.send(Command::Decoded(id, play, request, result));
         };
         match tokio::runtime::Handle::try_current() {
@@ -437,6 +468,92 @@ mod tests {
     use crate::sdp::{Codec, Direction};
     use std::time::Duration;
     use vxp_interpreter::vxml::session::{BargeinType, PromptPart, QueuedPrompt};
+
+    #[tokio::test]
+    async fn fetched_audio_is_decoded_and_played() {
+        let (media, mut events) = MediaDriver::spawn(
+            MediaDriverConfig {
+                bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                rtp_ports: 0..=0,
+            },
+            Arc::new(ToneSynthesizer),
+        )
+        .unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let id = CallMediaId(2);
+        media.open(id).await.unwrap();
+        media.start(
+            id,
+            StreamConfig::new(
+                NegotiatedMedia {
+                    codec: Codec::Pcmu,
+                    payload_type: 0,
+                    telephone_event: None,
+                    ptime: 20,
+                    direction: Direction::SendRecv,
+                    remote_rtp: Some(peer.local_addr().unwrap()),
+                    remote_rtcp: None,
+                },
+                "vxp@test",
+                0,
+            ),
+        );
+        let url = Url::parse("http://apps/hello.ul").unwrap();
+        media.play(
+            id,
+            Play {
+                id: PlayId(3),
+                prompts: vec![QueuedPrompt {
+                    parts: vec![PromptPart::Audio {
+                        src: Some(url.clone()),
+                        fallback: vec![],
+                    }],
+                    bargein: true,
+                    bargeintype: BargeinType::Speech,
+                    timeout: None,
+                    lang: None,
+                    loc: None,
+                }],
+            },
+        );
+        let ev = tokio::time::timeout(Duration::from_secs(2), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let MediaEvent::Render {
+            call,
+            play,
+            request:
+                RenderRequest::Fetch {
+                    id: req,
+                    url: asked,
+                },
+        } = ev
+        else {
+            panic!("expected a fetch, got {ev:?}");
+        };
+        assert_eq!(asked, url);
+        // 100 ms of loud µ-law (code 0x80).
+        media.deliver_audio(
+            call,
+            play,
+            req,
+            Some((Arc::from(vec![0x80u8; 800]), None, url)),
+        );
+        let mut loud = 0;
+        let mut buf = [0u8; 2048];
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(300), peer.recv_from(&mut buf)).await
+        {
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            loud += usize::from(p.payload.iter().all(|&b| b == 0x80));
+            if loud == 5 {
+                break;
+            }
+        }
+        assert_eq!(loud, 5);
+        media.close(id);
+    }
 
     #[tokio::test]
     async fn loopback_call_plays_paced_rtp_and_hears_dtmf() {
