@@ -237,10 +237,7 @@ impl MediaDriver {
                 Some(hit) => Ok(hit),
                 None => audio::decode(&bytes, content_type.as_deref(), Some(url.path()))
                     .map(Arc::from)
-                    .map(|samples: Arc<[i16]>| {
-                        cache.insert(key, samples.clone());
-                        samples
-                    })
+                    .inspect(|samples: &Arc<[i16]>| cache.insert(key, samples.clone()))
                     .map_err(|e| {
                         tracing::debug!(%url, error = %e, "audio file not playable; fallback");
                     }),
