@@ -8,5 +8,7 @@ pub mod ccxml_text;
 pub mod cli;
 pub mod conformance_driver;
 pub mod sip;
+pub mod media;
+pub mod sdp;
 pub mod testing;
 pub mod text;
