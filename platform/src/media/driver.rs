@@ -464,7 +464,7 @@ mod tests {
     use crate::media::tts::ToneSynthesizer;
     use crate::sdp::{Codec, Direction};
     use std::time::Duration;
-    use vxp_interpreter::vxml::session::{BargeinType, PromptPart, QueuedPrompt};
+    use vxp_interpreter::vxml::session::{AudioFetch, BargeinType, PromptPart, QueuedPrompt};
 
     #[tokio::test]
     async fn fetched_audio_is_decoded_and_played() {
@@ -504,6 +504,7 @@ mod tests {
                     parts: vec![PromptPart::Audio {
                         src: Some(url.clone()),
                         fallback: vec![],
+                        fetch: AudioFetch::default(),
                     }],
                     bargein: true,
                     bargeintype: BargeinType::Speech,
@@ -524,6 +525,7 @@ mod tests {
                 RenderRequest::Fetch {
                     id: req,
                     url: asked,
+                    ..
                 },
         } = ev
         else {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
-use vxp_interpreter::vxml::session::{BargeinType, Play, PromptPart};
+use vxp_interpreter::vxml::session::{AudioFetch, BargeinType, Play, PromptPart};
 
 use super::tts::{DEFAULT_RATE, SpeechRequest};
 
@@ -42,6 +42,9 @@ pub enum RenderRequest {
         id: RequestId,
         /// The file.
         url: Url,
+        /// The `<audio>` element's fetch settings (`fetchtimeout`, `maxage`,
+        /// `maxstale`, `fetchhint`) for the fetcher.
+        fetch: AudioFetch,
     },
     /// Synthesize text; answer with `handle_speech`.
     Speak {
@@ -282,7 +285,11 @@ impl Builder<'_> {
                     self.out.push(Segment::Silence(samples));
                 }
             }
-            PromptPart::Audio { src, fallback } => {
+            PromptPart::Audio {
+                src,
+                fallback,
+                fetch,
+            } => {
                 self.flush();
                 match src {
                     Some(url) => {
@@ -290,6 +297,7 @@ impl Builder<'_> {
                         self.r.requests.push_back(RenderRequest::Fetch {
                             id,
                             url: url.clone(),
+                            fetch: fetch.clone(),
                         });
                         self.out.push(Segment::Audio {
                             id,
@@ -583,7 +591,7 @@ mod tests {
                     let s = ToneSynthesizer.synthesize(request).unwrap();
                     r.handle_speech(*id, Ok(s));
                 }
-                RenderRequest::Fetch { id, url } => {
+                RenderRequest::Fetch { id, url, .. } => {
                     if url.as_str().contains("missing") {
                         r.handle_audio(*id, Err(()));
                     } else {
@@ -629,6 +637,7 @@ mod tests {
                 PromptPart::Audio {
                     src: Some(Url::parse("http://x/a.wav").unwrap()),
                     fallback: vec![text("never")],
+                    fetch: AudioFetch::default(),
                 },
                 PromptPart::Mark("m2".into()),
             ])],
@@ -666,10 +675,12 @@ mod tests {
                 PromptPart::Audio {
                     src: Some(Url::parse("http://x/missing.wav").unwrap()),
                     fallback: vec![text("sorry"), PromptPart::Mark("fb".into())],
+                    fetch: AudioFetch::default(),
                 },
                 PromptPart::Audio {
                     src: None,
                     fallback: vec![text("expr")],
+                    fetch: AudioFetch::default(),
                 },
             ])],
         };
