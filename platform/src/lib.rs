@@ -6,4 +6,5 @@
 pub mod cli;
 pub mod conformance_driver;
 pub mod testing;
+pub mod serve;
 pub mod text;

@@ -1,0 +1,462 @@
+//! One call's VoiceXML session, driven on the real clock (VoiceXML 2.1 §1.5
+//! platform duties): the session's [`Output`]s become fetches (run
+//! concurrently through the shared fetcher, so a slow server never blocks the
+//! call's other events), rendered prompts and [`CallAction`]s for the call's
+//! signalling and media; [`CallEvent`]s from them (DTMF, play completion,
+//! marks, hangup, transfer and record results) become `handle_*` calls.
+//!
+//! The task lives on a session worker (the session is not `Send`) and talks to
+//! the rest of the server only over channels.
+//!
+//! Loop:
+//!
+//! ```text
+//! loop {
+//!     drain poll_output(): Fetch → spawn fetch; Play → spawn render → Play action;
+//!                          StopPlayback/Record/Transfer → action; Log/Event → note
+//!     finished? → wait for the audio already sent, then Hangup action, stop
+//!     select: next CallEvent | a fetch or render done | poll_timeout() reached
+//! }
+//! ```
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tracing::Instrument;
+use vxp_fetcher::{Enctype, FetchResponse, Fetcher, FormValue, SessionJar};
+use vxp_interpreter::vxml::session::{
+    ExternalMessage, FetchId, FetchRequest, FetchResult, Fetched, Method, Output, Play, PlayId,
+    RecordRequest, RecordResult, ResourceKind, SendRequest, Session, SessionConfig, SubmitValue,
+    TransferRequest, TransferResult,
+};
+
+/// Identifies a call inside the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);
+
+impl std::fmt::Display for CallKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "call-{}", self.0)
+    }
+}
+
+/// Prompt audio ready to stream: 8 kHz mono samples and the `<mark>`s in it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RenderedPrompt {
+    /// Linear 16-bit samples at 8 kHz.
+    pub samples: Vec<i16>,
+    /// Mark names at sample offsets, in order.
+    pub marks: Vec<(usize, String)>,
+}
+
+impl RenderedPrompt {
+    /// How long the audio plays.
+    pub fn duration(&self) -> Duration {
+        Duration::from_micros(self.samples.len() as u64 * 125)
+    }
+}
+
+/// Turns a session's `Play` into audio (text-to-speech, fetched audio files,
+/// breaks, marks). Runs on the call's worker; slow work (a synthesizer
+/// program, an audio fetch) must be awaited, not blocked on.
+pub trait PromptRenderer: std::fmt::Debug {
+    /// Renders `play`; audio that cannot be fetched or decoded is replaced by
+    /// its fallback content.
+    fn render<'a>(
+        &'a self,
+        play: &'a Play,
+        fetch: &'a CallFetcher,
+    ) -> Pin<Box<dyn Future<Output = RenderedPrompt> + 'a>>;
+}
+
+/// What the call's signalling and media tell the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallEvent {
+    /// The caller pressed a key (RFC 4733 or SIP INFO).
+    Dtmf(char),
+    /// A `Play` action's audio has been sent completely.
+    PlayDone(PlayId),
+    /// The audio reached a `<mark>`.
+    Mark(String),
+    /// The caller hung up (BYE) or the call's media or signalling failed.
+    Hangup,
+    /// A message for `<gvp:receive>` (SIP INFO with a body that is not DTMF).
+    Message(ExternalMessage),
+    /// Outcome of a `Transfer` action.
+    TransferResult(TransferResult),
+    /// Outcome of a `Record` action.
+    RecordResult(RecordResult),
+}
+
+/// What the session asks of the call's signalling and media.
+#[derive(Debug, Clone)]
+pub enum CallAction {
+    /// Stream this audio after what is already queued; answer with
+    /// `PlayDone(id)` once sent and `Mark`s on the way.
+    Play {
+        /// The session's play.
+        id: PlayId,
+        /// The audio.
+        prompt: Arc<RenderedPrompt>,
+    },
+    /// Barge-in: drop the queued and playing audio (its plays count as done).
+    StopPlayback,
+    /// Record the caller; answer with `RecordResult`.
+    Record(Box<RecordRequest>),
+    /// Transfer the call; answer with `TransferResult`.
+    Transfer(Box<TransferRequest>),
+    /// The session is over: end the call (BYE).
+    Hangup,
+}
+
+/// Something worth showing in a call log: what the application did and what
+/// the caller did, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallNote {
+    /// The session started with this initial page.
+    Started {
+        /// The initial URL.
+        url: String,
+    },
+    /// A key arrived.
+    Dtmf(char),
+    /// A prompt was sent to the caller (its spoken text).
+    Prompt(String),
+    /// `<log>` output.
+    Log {
+        /// The label.
+        label: Option<String>,
+        /// The text.
+        text: String,
+    },
+    /// An event was thrown.
+    Event {
+        /// Event name.
+        name: String,
+        /// `_message`.
+        message: Option<String>,
+    },
+    /// A `<gvp:send>` message (no CTI link: logged only).
+    Send(String),
+    /// The session ended.
+    Ended {
+        /// `exit`, `disconnect`, `hangup` or the error event.
+        how: String,
+    },
+}
+
+/// Serves one call's fetches through the shared fetcher with the call's own
+/// cookie jar.
+#[derive(Debug, Clone)]
+pub struct CallFetcher {
+    fetcher: Fetcher,
+    jar: SessionJar,
+}
+
+impl CallFetcher {
+    /// A fetch service for a new call.
+    pub fn new(fetcher: Fetcher) -> Self {
+        let jar = fetcher.new_session_jar();
+        Self { fetcher, jar }
+    }
+
+    /// Fetches audio for a prompt (`None` when it cannot be fetched, so the
+    /// renderer plays the fallback).
+    pub async fn fetch_audio(&self, url: &url::Url) -> Option<FetchResponse> {
+        let mut req = self
+            .fetcher
+            .request(url.clone(), vxp_fetcher::ResourceKind::Audio);
+        req.session = Some(self.jar.clone());
+        match self.fetcher.fetch(req).await {
+            Ok(resp) => Some(resp),
+            Err(err) => {
+                tracing::debug!(%url, error = %err, "audio fetch failed");
+                None
+            }
+        }
+    }
+
+    /// Runs a session fetch; returns the answer and the response (kept to
+    /// store the compiled form).
+    pub async fn fetch(&self, req: &FetchRequest) -> (FetchResult, Option<FetchResponse>) {
+        let request = self.translate(req);
+        match self.fetcher.fetch(request).await {
+            Ok(resp) => {
+                let fetched = Fetched {
+                    url: resp.url.clone(),
+                    content_type: resp.content_type.clone(),
+                    bytes: Arc::from(resp.bytes.as_ref()),
+                    compiled: resp.compiled.clone(),
+                };
+                (FetchResult::Ok(fetched), Some(resp))
+            }
+            Err(err) => {
+                tracing::debug!(url = %req.url, error = %err, "fetch failed");
+                (
+                    FetchResult::Err {
+                        event: err.event(),
+                        message: err.message(),
+                    },
+                    None,
+                )
+            }
+        }
+    }
+
+    fn translate(&self, req: &FetchRequest) -> vxp_fetcher::FetchRequest {
+        let kind = match req.kind {
+            ResourceKind::Document | ResourceKind::Subdialog => vxp_fetcher::ResourceKind::Document,
+            ResourceKind::Submit => vxp_fetcher::ResourceKind::Submit,
+            ResourceKind::Grammar => vxp_fetcher::ResourceKind::Grammar,
+            ResourceKind::Script => vxp_fetcher::ResourceKind::Script,
+            ResourceKind::Data => vxp_fetcher::ResourceKind::Data,
+            ResourceKind::Audio => vxp_fetcher::ResourceKind::Audio,
+        };
+        let mut out = self.fetcher.request(req.url.clone(), kind);
+        out.method = match req.method {
+            Method::Get => vxp_fetcher::Method::Get,
+            Method::Post => vxp_fetcher::Method::Post,
+        };
+        out.params = req
+            .params
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    SubmitValue::Text(text) => FormValue::Text(text.clone()),
+                    SubmitValue::Audio {
+                        content_type,
+                        bytes,
+                    } => FormValue::File {
+                        name: format!("{name}.wav"),
+                        content_type: content_type.clone(),
+                        bytes: bytes::Bytes::copy_from_slice(bytes),
+                    },
+                };
+                (name.clone(), value)
+            })
+            .collect();
+        out.enctype = if req.enctype.eq_ignore_ascii_case("multipart/form-data") {
+            Enctype::Multipart
+        } else {
+            Enctype::UrlEncoded
+        };
+        out.maxage = req.maxage;
+        out.maxstale = req.maxstale;
+        if let Some(timeout) = req.timeout {
+            out.timeout = timeout;
+        }
+        out.referrer = req.referrer.clone();
+        out.session = Some(self.jar.clone());
+        out
+    }
+}
+
+/// The channels a call task uses.
+#[derive(Debug)]
+pub struct CallChannels {
+    /// Events from signalling and media.
+    pub events: tokio::sync::mpsc::UnboundedReceiver<CallEvent>,
+    /// Actions for signalling and media.
+    pub actions: tokio::sync::mpsc::UnboundedSender<(CallKey, CallAction)>,
+    /// The call log (a closed receiver side is fine).
+    pub notes: tokio::sync::broadcast::Sender<(CallKey, CallNote)>,
+}
+
+/// Work a call waits on besides its events.
+enum Done {
+    Fetched(FetchId, FetchResult, Option<FetchResponse>),
+    Rendered(PlayId, RenderedPrompt),
+}
+
+type Pending<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = Done> + 'a>>>;
+
+/// Runs one call's session until it ends and its last audio is sent.
+pub async fn run_call(
+    key: CallKey,
+    config: SessionConfig,
+    fetch: CallFetcher,
+    renderer: &dyn PromptRenderer,
+    channels: CallChannels,
+) {
+    let span = tracing::info_span!("call", call = %key);
+    drive(key, config, fetch, renderer, channels)
+        .instrument(span)
+        .await;
+}
+
+async fn drive(
+    key: CallKey,
+    config: SessionConfig,
+    fetch: CallFetcher,
+    renderer: &dyn PromptRenderer,
+    channels: CallChannels,
+) {
+    let CallChannels {
+        mut events,
+        actions,
+        notes,
+    } = channels;
+    let note = |n: CallNote| {
+        let _ = notes.send((key, n));
+    };
+    note(CallNote::Started {
+        url: config.initial.to_string(),
+    });
+    let mut session = Session::new(config, Instant::now());
+    let mut pending: Pending<'_> = FuturesUnordered::new();
+    let mut responses: Vec<(FetchId, FetchResponse)> = Vec::new();
+    // Plays sent to the media and not yet reported done.
+    let mut playing: BTreeSet<PlayId> = BTreeSet::new();
+    let mut rendering: BTreeSet<PlayId> = BTreeSet::new();
+    let mut caller_gone = false;
+    let mut ended = false;
+    let act = |a: CallAction| {
+        let _ = actions.send((key, a));
+    };
+    loop {
+        while let Some(output) = session.poll_output() {
+            match output {
+                Output::Fetch(req) => {
+                    tracing::debug!(url = %req.url, kind = ?req.kind, "fetch");
+                    let fetch = &fetch;
+                    pending.push(Box::pin(async move {
+                        let (result, resp) = fetch.fetch(&req).await;
+                        Done::Fetched(req.id, result, resp)
+                    }));
+                }
+                Output::Compiled { id, compiled, .. } => {
+                    if let Some(pos) = responses.iter().position(|(i, _)| *i == id) {
+                        let (_, resp) = responses.swap_remove(pos);
+                        fetch.fetcher.store_compiled(&resp, compiled);
+                    }
+                }
+                Output::Play(play) => {
+                    for p in &play.prompts {
+                        note(CallNote::Prompt(p.spoken_text()));
+                    }
+                    rendering.insert(play.id);
+                    let fetch = &fetch;
+                    pending.push(Box::pin(async move {
+                        let prompt = renderer.render(&play, fetch).await;
+                        Done::Rendered(play.id, prompt)
+                    }));
+                }
+                Output::Listen(listen) => {
+                    tracing::debug!(item = %listen.item, grammars = listen.grammars.len(), "listen");
+                }
+                Output::StopPlayback => {
+                    act(CallAction::StopPlayback);
+                    // Everything queued counts as played: the session moves on
+                    // from the barge-in at once.
+                    let now = Instant::now();
+                    for id in std::mem::take(&mut playing) {
+                        session.handle_play_done(id, now);
+                    }
+                }
+                Output::Record(req) => act(CallAction::Record(Box::new(req))),
+                Output::Transfer(req) => act(CallAction::Transfer(Box::new(req))),
+                Output::Send(SendRequest { body, .. }) => note(CallNote::Send(body)),
+                Output::Log { label, text, .. } => {
+                    tracing::info!(label = label.as_deref().unwrap_or(""), "{text}");
+                    note(CallNote::Log { label, text });
+                }
+                Output::Event { name, message, .. } => {
+                    tracing::info!(event = %name, message = message.as_deref().unwrap_or(""), "event");
+                    note(CallNote::Event { name, message });
+                }
+                Output::Disconnect { .. } => ended_note(&note, &mut ended, "disconnect"),
+                Output::Exit { .. } => ended_note(&note, &mut ended, "exit"),
+                Output::Error { event, .. } => ended_note(&note, &mut ended, &event),
+            }
+        }
+        let finished = session.is_finished();
+        if finished && (caller_gone || (playing.is_empty() && rendering.is_empty())) {
+            break;
+        }
+        let deadline = if finished {
+            None
+        } else {
+            session.poll_timeout()
+        };
+        tokio::select! {
+            event = events.recv() => {
+                let now = Instant::now();
+                match event {
+                    Some(CallEvent::Dtmf(d)) => {
+                        note(CallNote::Dtmf(d));
+                        if !finished { session.handle_dtmf(d, now); }
+                    }
+                    Some(CallEvent::PlayDone(id)) => {
+                        if playing.remove(&id) && !finished {
+                            session.handle_play_done(id, now);
+                        }
+                    }
+                    Some(CallEvent::Mark(name)) => if !finished { session.handle_mark(&name, now) },
+                    Some(CallEvent::Message(msg)) => if !finished { session.handle_external_message(msg, now) },
+                    Some(CallEvent::TransferResult(r)) => if !finished { session.handle_transfer_result(r, now) },
+                    Some(CallEvent::RecordResult(r)) => if !finished { session.handle_record_result(r, now) },
+                    Some(CallEvent::Hangup) | None => {
+                        if !caller_gone {
+                            caller_gone = true;
+                            if !finished { session.handle_hangup(now); }
+                        }
+                        if finished { break; }
+                    }
+                }
+            }
+            Some(done) = pending.next(), if !pending.is_empty() => {
+                let now = Instant::now();
+                match done {
+                    Done::Fetched(id, result, resp) => {
+                        if let Some(resp) = resp { responses.push((id, resp)); }
+                        if !finished { session.handle_fetched(id, result, now); }
+                    }
+                    Done::Rendered(id, prompt) => {
+                        rendering.remove(&id);
+                        if caller_gone {
+                            if !finished { session.handle_play_done(id, now); }
+                        } else {
+                            playing.insert(id);
+                            act(CallAction::Play { id, prompt: Arc::new(prompt) });
+                        }
+                    }
+                }
+            }
+            () = sleep_until(deadline), if deadline.is_some() => {
+                session.handle_timeout(Instant::now());
+            }
+        }
+        if responses.len() > 64 {
+            // Compiled forms are handed out right after their fetch: older
+            // responses will not be asked for again.
+            responses.drain(..32);
+        }
+    }
+    if !ended {
+        note(CallNote::Ended {
+            how: "hangup".into(),
+        });
+    }
+    if !caller_gone {
+        act(CallAction::Hangup);
+    }
+}
+
+fn ended_note(note: &dyn Fn(CallNote), ended: &mut bool, how: &str) {
+    if !*ended {
+        *ended = true;
+        note(CallNote::Ended { how: how.into() });
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
