@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod conformance_driver;
+pub mod sip;
 pub mod testing;
 pub mod serve;
 pub mod text;
