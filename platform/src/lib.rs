@@ -5,7 +5,7 @@
 
 pub mod cli;
 pub mod conformance_driver;
+pub mod serve;
 pub mod sip;
 pub mod testing;
-pub mod serve;
 pub mod text;

@@ -7,7 +7,10 @@
 //! The server runs inside the test process (`vxp_platform::serve::start`):
 //! the `vxp` binary of another package is not built for this crate's tests,
 //! and in-process the test reads the call log directly.
-#![allow(dead_code, reason = "each interop test file uses a part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each interop test file uses a part of the harness"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -21,6 +24,10 @@ use vxp_platform::serve::{self, CallKey, CallNote, RunningServer, ServeConfig};
 
 /// True when every tool runs; otherwise fails (CI) or prints why the test is
 /// skipped and returns false.
+#[allow(
+    clippy::print_stderr,
+    reason = "the skip reason is for the person running the tests"
+)]
 pub fn tools_present(tools: &[&str]) -> bool {
     let missing: Vec<&str> = tools
         .iter()
@@ -40,7 +47,9 @@ pub fn tools_present(tools: &[&str]) -> bool {
     }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     assert!(!ci, "interop tools missing under CI=true: {missing:?}");
-    eprintln!("skipped: interop tools not installed: {missing:?} (apt-get install baresip-core sip-tester espeak-ng sox)");
+    eprintln!(
+        "skipped: interop tools not installed: {missing:?} (apt-get install baresip-core sip-tester espeak-ng sox)"
+    );
     false
 }
 
@@ -86,7 +95,9 @@ impl Server {
         let base = 20000 + (std::process::id() % 200) as u16 * 40 + free_port() % 20 * 2;
         config.rtp.port_min = base;
         config.rtp.port_max = base + 39;
-        let server = runtime.block_on(serve::start(config)).expect("server starts");
+        let server = runtime
+            .block_on(serve::start(config))
+            .expect("server starts");
         let notes = server.subscribe();
         Server {
             runtime,
@@ -119,7 +130,10 @@ impl Server {
                     }
                 }
                 Err(broadcast::error::TryRecvError::Empty) => {
-                    assert!(Instant::now() < deadline, "no matching call note; saw {seen:#?}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "no matching call note; saw {seen:#?}"
+                    );
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(err) => panic!("call log: {err}"),
@@ -142,11 +156,10 @@ pub fn run(cmd: &mut Command) {
 /// its source file ends, so the file is longer than any test call.
 pub fn silence_wav(dir: &Path, seconds: u32) -> PathBuf {
     let path = dir.join("caller.wav");
-    run(Command::new("sox").args(["-n", "-r", "8000", "-c", "1", "-b", "16"]).arg(&path).args([
-        "trim",
-        "0",
-        &seconds.to_string(),
-    ]));
+    run(Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&path)
+        .args(["trim", "0", &seconds.to_string()]));
     path
 }
 
@@ -154,8 +167,14 @@ pub fn silence_wav(dir: &Path, seconds: u32) -> PathBuf {
 pub fn espeak_8k(dir: &Path, text: &str) -> Vec<i16> {
     let raw = dir.join("expected-22k.wav");
     let out = dir.join("expected.wav");
-    run(Command::new("espeak-ng").args(["-v", "en-us", "-s", "160", "-w"]).arg(&raw).arg(text));
-    run(Command::new("sox").arg(&raw).args(["-r", "8000", "-c", "1", "-b", "16"]).arg(&out));
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "160", "-w"])
+        .arg(&raw)
+        .arg(text));
+    run(Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&out));
     read_wav(&out)
 }
 
@@ -193,7 +212,10 @@ pub fn envelope(samples: &[i16]) -> Vec<f64> {
 /// `threshold`.
 pub fn voiced(env: &[f64], threshold: f64) -> &[f64] {
     let first = env.iter().position(|&v| v > threshold).unwrap_or(0);
-    let last = env.iter().rposition(|&v| v > threshold).map_or(0, |p| p + 1);
+    let last = env
+        .iter()
+        .rposition(|&v| v > threshold)
+        .map_or(0, |p| p + 1);
     env.get(first..last.max(first)).unwrap_or_default()
 }
 
@@ -268,7 +290,9 @@ impl Baresip {
         let ctrl = loop {
             match TcpStream::connect(("127.0.0.1", ctrl_port)) {
                 Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
                 Err(err) => panic!("baresip ctrl_tcp not reachable: {err}"),
             }
         };
@@ -305,7 +329,10 @@ impl Baresip {
                 Ok(_) => {}
                 Err(_) => continue,
             }
-            let Ok(n) = String::from_utf8_lossy(&len[..len.len() - 1]).trim().parse::<usize>() else {
+            let Ok(n) = String::from_utf8_lossy(&len[..len.len() - 1])
+                .trim()
+                .parse::<usize>()
+            else {
                 continue;
             };
             let mut body = vec![0u8; n + 1];
@@ -346,6 +373,7 @@ impl Drop for Baresip {
 impl Baresip {
     fn command_quit(&mut self) -> std::io::Result<()> {
         let json = r#"{"command":"quit","params":"","token":"q"}"#;
-        self.ctrl.write_all(format!("{}:{},", json.len(), json).as_bytes())
+        self.ctrl
+            .write_all(format!("{}:{},", json.len(), json).as_bytes())
     }
 }

@@ -100,7 +100,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         });
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
         printer.abort();
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)

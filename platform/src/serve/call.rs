@@ -269,7 +269,7 @@ pub struct CallChannels {
 
 /// Work a call waits on besides its events.
 enum Done {
-    Fetched(FetchId, FetchResult, Option<FetchResponse>),
+    Fetched(FetchId, FetchResult, Option<Box<FetchResponse>>),
     Rendered(PlayId, RenderedPrompt),
 }
 
@@ -326,7 +326,7 @@ async fn drive(
                     let fetch = &fetch;
                     pending.push(Box::pin(async move {
                         let (result, resp) = fetch.fetch(&req).await;
-                        Done::Fetched(req.id, result, resp)
+                        Done::Fetched(req.id, result, resp.map(Box::new))
                     }));
                 }
                 Output::Compiled { id, compiled, .. } => {
@@ -413,7 +413,7 @@ async fn drive(
                 let now = Instant::now();
                 match done {
                     Done::Fetched(id, result, resp) => {
-                        if let Some(resp) = resp { responses.push((id, resp)); }
+                        if let Some(resp) = resp { responses.push((id, *resp)); }
                         if !finished { session.handle_fetched(id, result, now); }
                     }
                     Done::Rendered(id, prompt) => {

@@ -230,7 +230,9 @@ impl ServeConfig {
             ));
         }
         if self.sip.max_calls == 0 {
-            return Err(ConfigError::Invalid("sip.max_calls must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "sip.max_calls must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -270,7 +272,11 @@ mod tests {
             config.routing.numbers.get("777").map(String::as_str),
             Some("http://app.example/start.vxml")
         );
-        assert_eq!(config.routing.numbers.len(), 1, "a table replaces the default table");
+        assert_eq!(
+            config.routing.numbers.len(),
+            1,
+            "a table replaces the default table"
+        );
     }
 
     #[test]
@@ -280,8 +286,11 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("my.toml"), "{text}");
         assert!(text.contains("lisen"), "{text}");
-        let err = ServeConfig::parse("[rtp]\nport_min = 30000\nport_max = 20000\n", Path::new("a"))
-            .expect_err("empty range");
+        let err = ServeConfig::parse(
+            "[rtp]\nport_min = 30000\nport_max = 20000\n",
+            Path::new("a"),
+        )
+        .expect_err("empty range");
         assert!(matches!(err, ConfigError::Invalid(_)), "{err}");
     }
 

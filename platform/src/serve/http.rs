@@ -19,7 +19,10 @@ pub fn app(root: &Path) -> Router {
 pub async fn bind(
     addr: SocketAddr,
     root: PathBuf,
-) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>>)> {
+) -> std::io::Result<(
+    SocketAddr,
+    impl std::future::Future<Output = std::io::Result<()>>,
+)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let router = app(&root);
@@ -37,7 +40,9 @@ mod tests {
             .await
             .expect("binds");
         let task = tokio::spawn(server);
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         stream
             .write_all(b"GET /hello/hello.vxml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -77,7 +77,10 @@ pub fn negotiate(offer: &str) -> Result<Negotiated, SdpError> {
                 }
             }
             "c" => {
-                let addr = value.split_whitespace().nth(2).and_then(|a| a.split('/').next()?.parse().ok());
+                let addr = value
+                    .split_whitespace()
+                    .nth(2)
+                    .and_then(|a| a.split('/').next()?.parse().ok());
                 if in_audio {
                     media_addr = addr;
                 } else if !seen_audio {
@@ -85,12 +88,12 @@ pub fn negotiate(offer: &str) -> Result<Negotiated, SdpError> {
                 }
             }
             "a" if in_audio => {
-                if let Some(map) = value.strip_prefix("rtpmap:") {
-                    if let Some((pt, enc)) = map.split_once(' ') {
-                        if let Ok(pt) = pt.trim().parse() {
-                            rtpmap.insert(pt, enc.trim().to_ascii_lowercase());
-                        }
-                    }
+                if let Some((pt, enc)) = value
+                    .strip_prefix("rtpmap:")
+                    .and_then(|map| map.split_once(' '))
+                    && let Ok(pt) = pt.trim().parse()
+                {
+                    rtpmap.insert(pt, enc.trim().to_ascii_lowercase());
                 }
             }
             _ => {}
@@ -120,8 +123,71 @@ pub fn negotiate(offer: &str) -> Result<Negotiated, SdpError> {
     })
 }
 
-/// Our SDP answer for `n`, with media on `local`.
-pub fn answer_sdp(n: &Negotiated, local: SocketAddr, session_id: u64) -> String {
+/// A media direction attribute (RFC 3264 §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `a=sendrecv` (the default).
+    SendRecv,
+    /// `a=sendonly`.
+    SendOnly,
+    /// `a=recvonly`.
+    RecvOnly,
+    /// `a=inactive`.
+    Inactive,
+}
+
+impl Direction {
+    /// The direction our answer takes for an offer in this direction.
+    pub fn answer(self) -> Direction {
+        match self {
+            Direction::SendRecv => Direction::SendRecv,
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            Direction::Inactive => Direction::Inactive,
+        }
+    }
+
+    /// Whether we send RTP in this direction.
+    pub fn sends(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::SendOnly)
+    }
+
+    fn attribute(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+}
+
+/// The direction an offer asks for; the RFC 2543 hold form `c=IN IP4
+/// 0.0.0.0` counts as `sendonly`.
+pub fn offered_direction(offer: &str) -> Direction {
+    let mut direction = Direction::SendRecv;
+    for line in offer.lines().map(str::trim) {
+        match line {
+            "a=sendonly" => direction = Direction::SendOnly,
+            "a=recvonly" => direction = Direction::RecvOnly,
+            "a=inactive" => direction = Direction::Inactive,
+            "a=sendrecv" => direction = Direction::SendRecv,
+            "c=IN IP4 0.0.0.0" => direction = Direction::SendOnly,
+            _ => {}
+        }
+    }
+    direction
+}
+
+/// Our SDP answer for `n`, with media on `local`; `version` is the o= line's
+/// version, one more for each new answer in the session (RFC 3264 §8).
+pub fn answer_sdp(
+    n: &Negotiated,
+    local: SocketAddr,
+    session_id: u64,
+    version: u32,
+    direction: Direction,
+) -> String {
     let (pt, name) = match n.codec {
         Codec::Pcmu => (0, "PCMU"),
         Codec::Pcma => (8, "PCMA"),
@@ -131,7 +197,7 @@ pub fn answer_sdp(n: &Negotiated, local: SocketAddr, session_id: u64) -> String 
         IpAddr::V6(a) => format!("IP6 {a}"),
     };
     let mut sdp = format!(
-        "v=0\r\no=vxp {session_id} 1 IN {ip}\r\ns=vxp\r\nc=IN {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP {pt}",
+        "v=0\r\no=vxp {session_id} {version} IN {ip}\r\ns=vxp\r\nc=IN {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP {pt}",
         local.port()
     );
     if let Some(te) = n.dtmf_pt {
@@ -139,9 +205,11 @@ pub fn answer_sdp(n: &Negotiated, local: SocketAddr, session_id: u64) -> String 
     }
     sdp.push_str(&format!("\r\na=rtpmap:{pt} {name}/8000\r\n"));
     if let Some(te) = n.dtmf_pt {
-        sdp.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-15\r\n"));
+        sdp.push_str(&format!(
+            "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-15\r\n"
+        ));
     }
-    sdp.push_str("a=ptime:20\r\na=sendrecv\r\n");
+    sdp.push_str(&format!("a=ptime:20\r\na={}\r\n", direction.attribute()));
     sdp
 }
 
@@ -163,6 +231,15 @@ pub enum MediaCommand {
     Play(CallKey, PlayId, Arc<RenderedPrompt>),
     /// Barge-in: drop queued and playing audio.
     Stop(CallKey),
+    /// A re-INVITE changed the far end's address or the direction.
+    Update {
+        /// The call.
+        key: CallKey,
+        /// Where to send RTP now.
+        remote: SocketAddr,
+        /// False while the caller holds the call.
+        sending: bool,
+    },
     /// Stop streaming.
     Close(CallKey),
 }
@@ -176,6 +253,7 @@ struct Stream {
     timestamp: u32,
     ssrc: u32,
     first: bool,
+    sending: bool,
     queue: VecDeque<(PlayId, Arc<RenderedPrompt>, usize)>,
     events: mpsc::UnboundedSender<CallEvent>,
 }
@@ -192,7 +270,9 @@ impl Stream {
             let take = (FRAME - filled).min(prompt.samples.len().saturating_sub(*pos));
             let end = *pos + take;
             for (mark_at, name) in &prompt.marks {
-                if *mark_at >= *pos && (*mark_at < end || (*mark_at == end && end == prompt.samples.len())) {
+                if *mark_at >= *pos
+                    && (*mark_at < end || (*mark_at == end && end == prompt.samples.len()))
+                {
                     let _ = self.events.send(CallEvent::Mark(name.clone()));
                 }
             }
@@ -253,14 +333,23 @@ pub async fn run_media(mut commands: mpsc::UnboundedReceiver<MediaCommand>) {
                         timestamp: seed.rotate_left(7),
                         ssrc: seed ^ 0x5a5a_5a5a,
                         first: true,
+                        sending: true,
                         queue: VecDeque::new(),
                         events,
                     });
                 }
-                Some(MediaCommand::Play(key, id, prompt)) => match streams.get_mut(&key) {
-                    Some(s) => s.queue.push_back((id, prompt, 0)),
-                    None => {}
-                },
+                Some(MediaCommand::Play(key, id, prompt)) => {
+                    if let Some(s) = streams.get_mut(&key) {
+                        s.queue.push_back((id, prompt, 0));
+                    }
+                }
+                Some(MediaCommand::Update { key, remote, sending }) => {
+                    if let Some(s) = streams.get_mut(&key) {
+                        s.remote = remote;
+                        s.first = s.first || (sending && !s.sending);
+                        s.sending = sending;
+                    }
+                }
                 Some(MediaCommand::Stop(key)) => {
                     if let Some(s) = streams.get_mut(&key) {
                         s.queue.clear();
@@ -272,7 +361,12 @@ pub async fn run_media(mut commands: mpsc::UnboundedReceiver<MediaCommand>) {
             },
             _ = tick.tick() => {
                 for stream in streams.values_mut() {
+                    // On hold the audio still advances (the application
+                    // does not stall), it is just not sent.
                     let frame = stream.next_frame();
+                    if !stream.sending {
+                        continue;
+                    }
                     let packet = stream.packet(&frame);
                     if let Err(err) = stream.socket.try_send_to(&packet, stream.remote) {
                         tracing::trace!(error = %err, "RTP send failed");
@@ -299,11 +393,13 @@ async fn receive(
             () = events.closed() => return,
         };
         let Ok((len, _from)) = received else { return };
-        let Some(packet) = buf.get(..len) else { continue };
-        if let Some(key) = dtmf_key(packet, dtmf_pt, &mut last_event_ts) {
-            if events.send(CallEvent::Dtmf(key)).is_err() {
-                return;
-            }
+        let Some(packet) = buf.get(..len) else {
+            continue;
+        };
+        if let Some(key) = dtmf_key(packet, dtmf_pt, &mut last_event_ts)
+            && events.send(CallEvent::Dtmf(key)).is_err()
+        {
+            return;
         }
     }
 }
@@ -351,8 +447,21 @@ m=audio 4000 RTP/AVP 96 8 0 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 tele
         assert_eq!(n.codec, Codec::Pcma);
         assert_eq!(n.dtmf_pt, Some(101));
         assert_eq!(n.remote.to_string(), "10.0.0.1:4000");
-        let sdp = answer_sdp(&n, "127.0.0.1:20000".parse().expect("literal"), 7);
+        let sdp = answer_sdp(
+            &n,
+            "127.0.0.1:20000".parse().expect("literal"),
+            7,
+            2,
+            offered_direction(&format!("{OFFER}a=sendonly\r\n")).answer(),
+        );
         assert!(sdp.contains("m=audio 20000 RTP/AVP 8 101\r\n"), "{sdp}");
+        assert!(sdp.contains("o=vxp 7 2 IN IP4 127.0.0.1\r\n"), "{sdp}");
+        assert!(sdp.contains("a=recvonly\r\n"), "{sdp}");
+        assert_eq!(offered_direction(OFFER), Direction::SendRecv);
+        assert_eq!(
+            offered_direction("c=IN IP4 0.0.0.0\r\n"),
+            Direction::SendOnly
+        );
         assert!(sdp.contains("a=rtpmap:101 telephone-event/8000"), "{sdp}");
         assert_eq!(
             negotiate(&OFFER.replace(" 8 0 101", " 101")),
@@ -370,12 +479,31 @@ m=audio 4000 RTP/AVP 96 8 0 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 tele
             p.extend_from_slice(&[0, 0, 0, 1, event, if end { 0x80 } else { 0 }, 0, 160]);
             p
         };
-        assert_eq!(dtmf_key(&packet(100, 1, false), Some(101), &mut last), Some('1'));
+        assert_eq!(
+            dtmf_key(&packet(100, 1, false), Some(101), &mut last),
+            Some('1')
+        );
         assert_eq!(dtmf_key(&packet(100, 1, true), Some(101), &mut last), None);
-        assert_eq!(dtmf_key(&packet(900, 1, false), Some(101), &mut last), Some('1'), "the same key again");
-        assert_eq!(dtmf_key(&packet(1900, 11, true), Some(101), &mut last), Some('#'), "start packets lost");
-        assert_eq!(dtmf_key(&packet(2900, 11, true)[..14], Some(101), &mut last), None, "truncated");
-        assert_eq!(dtmf_key(&packet(3900, 5, true), Some(96), &mut last), None, "other payload type");
+        assert_eq!(
+            dtmf_key(&packet(900, 1, false), Some(101), &mut last),
+            Some('1'),
+            "the same key again"
+        );
+        assert_eq!(
+            dtmf_key(&packet(1900, 11, true), Some(101), &mut last),
+            Some('#'),
+            "start packets lost"
+        );
+        assert_eq!(
+            dtmf_key(&packet(2900, 11, true)[..14], Some(101), &mut last),
+            None,
+            "truncated"
+        );
+        assert_eq!(
+            dtmf_key(&packet(3900, 5, true), Some(96), &mut last),
+            None,
+            "other payload type"
+        );
     }
 
     #[test]
@@ -383,8 +511,13 @@ m=audio 4000 RTP/AVP 96 8 0 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 tele
         let (tx, mut rx) = mpsc::unbounded_channel();
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("binds");
         socket.set_nonblocking(true).expect("nonblocking");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-        let socket = rt.block_on(async { UdpSocket::from_std(socket) }).expect("tokio socket");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let socket = rt
+            .block_on(async { UdpSocket::from_std(socket) })
+            .expect("tokio socket");
         let mut s = Stream {
             socket: Arc::new(socket),
             remote: "127.0.0.1:9".parse().expect("literal"),
@@ -393,6 +526,7 @@ m=audio 4000 RTP/AVP 96 8 0 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 tele
             timestamp: 0,
             ssrc: 1,
             first: true,
+            sending: true,
             queue: VecDeque::new(),
             events: tx,
         };
@@ -417,8 +551,16 @@ m=audio 4000 RTP/AVP 96 8 0 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 tele
         );
         let p1 = s.packet(&f1);
         let p2 = s.packet(&f2);
-        assert_eq!((p1[1], p2[1]), (0x80, 0x00), "marker on the first packet only");
-        assert_eq!((&p1[2..4], &p2[2..4]), (&[0xff, 0xff][..], &[0, 0][..]), "sequence wraps");
+        assert_eq!(
+            (p1[1], p2[1]),
+            (0x80, 0x00),
+            "marker on the first packet only"
+        );
+        assert_eq!(
+            (&p1[2..4], &p2[2..4]),
+            (&[0xff, 0xff][..], &[0, 0][..]),
+            "sequence wraps"
+        );
         assert_eq!(p2[4..8], 160u32.to_be_bytes());
         assert_eq!(p1.len(), 172);
     }

@@ -13,8 +13,9 @@
 //! - [`config`]: `vxp.toml` and defaults; [`route`]: dialed number /
 //!   `voicexml=` → application; [`http`]: the built-in server for
 //!   `vxml-samples/`.
-//! - [`uas`]: the SIP user-agent server core (no I/O); the signalling task
-//!   feeds it datagrams and timers and acts on its events.
+//! - [`transport`]: SIP over UDP and TCP around the `sip::ua::UserAgent`
+//!   core, which the signalling task owns: it feeds the core messages and
+//!   timers and acts on its events (route, answer, REFER, BYE).
 //! - [`workers`] and [`call`]: sessions on worker threads, one task per call;
 //!   [`render`]: prompts to 8 kHz audio (espeak-ng, fetched audio files).
 //! - [`media`]: SDP answer, RTP pacing for every call from one task, RFC 4733
@@ -29,7 +30,7 @@ pub mod http;
 pub mod media;
 pub mod render;
 pub mod route;
-pub mod uas;
+pub mod transport;
 pub mod workers;
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,7 +44,7 @@ use url::Url;
 use vxp_fetcher::{Fetcher, FetcherConfig};
 use vxp_interpreter::script::Originator;
 use vxp_interpreter::vxml::session::{
-    RecordResult, SessionConfig, SessionInfo, TransferResult, TransferType,
+    RecordResult, SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
 };
 
 pub use call::{CallAction, CallEvent, CallKey, CallNote};
@@ -53,7 +54,9 @@ use call::{CallChannels, CallFetcher};
 use media::MediaCommand;
 use render::EspeakRenderer;
 use route::{CallRouter, Route, TableRouter};
-use uas::{DialogId, Uas, UasEvent};
+
+use crate::sip::ua::{CallId, IncomingCall, InfoBody, UaConfig, UaEvent, UserAgent};
+use crate::sip::uri::Uri;
 use workers::WorkerPool;
 
 /// Why the server could not start.
@@ -82,6 +85,8 @@ pub enum ServeError {
 pub struct RunningServer {
     /// The SIP UDP address.
     pub sip: SocketAddr,
+    /// The SIP TCP address (same port), when TCP is enabled.
+    pub sip_tcp: Option<SocketAddr>,
     /// The built-in HTTP server's address, when enabled.
     pub http: Option<SocketAddr>,
     /// Base URL relative routing targets resolve against.
@@ -132,18 +137,14 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
             .expect("a socket address makes a URL");
         (None, base)
     };
-    let sip_socket = UdpSocket::bind(config.sip.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            what: "SIP/UDP",
-            addr: config.sip.listen,
-            source,
-        })?;
-    let sip = sip_socket.local_addr().map_err(|source| ServeError::Bind {
-        what: "SIP/UDP",
-        addr: config.sip.listen,
-        source,
-    })?;
+    let (sockets, sip, sip_tcp, inbound) =
+        transport::SipSockets::bind(config.sip.listen, config.sip.tcp)
+            .await
+            .map_err(|source| ServeError::Bind {
+                what: "SIP",
+                addr: config.sip.listen,
+                source,
+            })?;
     let fetcher = Fetcher::new(FetcherConfig::default())?;
     let workers = WorkerPool::new(config.worker_threads()).map_err(ServeError::Workers)?;
     let router: Arc<dyn CallRouter> = Arc::new(TableRouter::new(&config.routing, base.clone()));
@@ -151,9 +152,19 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     tasks.push(tokio::spawn(media::run_media(media_rx)));
     let (stop_tx, stop_rx) = oneshot::channel();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x5eed, |d| d.as_nanos() as u64);
+    let ua = UserAgent::new(UaConfig {
+        local_addr: sip,
+        max_calls: config.sip.max_calls,
+        busy_status: 503,
+        seed,
+        ..UaConfig::default()
+    });
     let signalling = Signalling {
-        socket: Arc::new(sip_socket),
-        uas: Uas::new(sip),
+        sockets,
+        ua,
         router,
         fetcher,
         workers,
@@ -161,15 +172,16 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         notes: notes.clone(),
         media: media_tx,
         calls: HashMap::new(),
-        by_dialog: HashMap::new(),
+        by_sip: HashMap::new(),
         next_key: 1,
         config,
         next_port: 0,
     };
-    tasks.push(tokio::spawn(signalling.run(stop_rx)));
-    tracing::info!(%sip, http = ?http, "vxp serve started");
+    tasks.push(tokio::spawn(signalling.run(inbound, stop_rx)));
+    tracing::info!(%sip, tcp = ?sip_tcp, http = ?http, "vxp serve started");
     Ok(RunningServer {
         sip,
+        sip_tcp,
         http,
         base,
         notes,
@@ -178,16 +190,28 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     })
 }
 
+/// A transfer under way.
 #[derive(Debug)]
-struct Call {
-    dialog: DialogId,
-    events: mpsc::UnboundedSender<CallEvent>,
+enum Transferring {
+    /// REFER sent.
+    Blind,
 }
 
-/// The signalling task: owns the UAS core and the call table.
+#[derive(Debug)]
+struct Call {
+    sip: CallId,
+    events: mpsc::UnboundedSender<CallEvent>,
+    /// Our SDP answer, repeated for re-INVITEs.
+    answer: media::Negotiated,
+    local_rtp: SocketAddr,
+    sdp_version: u32,
+    transfer: Option<Transferring>,
+}
+
+/// The signalling task: owns the user-agent core and the call table.
 struct Signalling {
-    socket: Arc<UdpSocket>,
-    uas: Uas,
+    sockets: transport::SipSockets,
+    ua: UserAgent,
     router: Arc<dyn CallRouter>,
     fetcher: Fetcher,
     workers: WorkerPool,
@@ -195,152 +219,231 @@ struct Signalling {
     notes: broadcast::Sender<(CallKey, CallNote)>,
     media: mpsc::UnboundedSender<MediaCommand>,
     calls: HashMap<CallKey, Call>,
-    by_dialog: HashMap<DialogId, CallKey>,
+    by_sip: HashMap<CallId, CallKey>,
     next_key: u64,
     config: ServeConfig,
     next_port: u16,
 }
 
 impl Signalling {
-    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::UnboundedReceiver<transport::Inbound>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
         let (actions_tx, mut actions) = mpsc::unbounded_channel::<(CallKey, CallAction)>();
-        let mut buf = vec![0u8; 65536];
         loop {
-            let deadline = self.uas.poll_timeout();
+            let deadline = self.ua.poll_timeout();
             tokio::select! {
                 _ = &mut stop => break,
-                received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((len, from)) => {
-                        if let Some(bytes) = buf.get(..len) {
-                            self.uas.handle_datagram(bytes, from, Instant::now());
-                        }
-                    }
-                    Err(err) => tracing::debug!(error = %err, "SIP receive error"),
+                received = inbound.recv() => match received {
+                    Some(m) => self.ua.handle_datagram(&m.bytes, m.from, m.transport, Instant::now()),
+                    None => break,
                 },
                 Some((key, action)) = actions.recv() => self.handle_action(key, action),
                 () = sleep_until(deadline), if deadline.is_some() => {
-                    self.uas.handle_timeout(Instant::now());
+                    self.ua.handle_timeout(Instant::now());
                 }
             }
-            while let Some(event) = self.uas.poll_event() {
+            while let Some(event) = self.ua.poll_event() {
                 self.handle_event(event, &actions_tx).await;
             }
-            while let Some(t) = self.uas.poll_transmit() {
-                if let Err(err) = self.socket.send_to(&t.bytes, t.to).await {
-                    tracing::debug!(to = %t.to, error = %err, "SIP send failed");
-                }
+            while let Some(t) = self.ua.poll_transmit() {
+                self.sockets.send(t);
             }
+        }
+    }
+
+    fn call_of(&self, sip: CallId) -> Option<(CallKey, &Call)> {
+        let key = *self.by_sip.get(&sip)?;
+        Some((key, self.calls.get(&key)?))
+    }
+
+    fn send_event(&self, sip: CallId, event: CallEvent) {
+        if let Some((_, call)) = self.call_of(sip) {
+            let _ = call.events.send(event);
         }
     }
 
     async fn handle_event(
         &mut self,
-        event: UasEvent,
+        event: UaEvent,
         actions: &mpsc::UnboundedSender<(CallKey, CallAction)>,
     ) {
         let now = Instant::now();
         match event {
-            UasEvent::IncomingCall {
-                id,
-                request_uri,
-                from,
-                to,
-                headers,
-                sdp,
-                source,
-            } => {
-                if self.calls.len() >= self.config.sip.max_calls {
-                    self.uas.reject(id, 503, "Service Unavailable", now);
-                    return;
-                }
-                let request = route::route_request(&request_uri);
-                let url = match self.router.route(&request) {
-                    Route::Application(url) => url,
-                    Route::Reject { code, reason } => {
-                        self.uas.reject(id, code, &reason, now);
-                        return;
-                    }
-                };
-                let negotiated = match media::negotiate(&sdp) {
-                    Ok(n) => n,
-                    Err(err) => {
-                        tracing::info!(%source, error = %err, "offer not answerable");
-                        self.uas.reject(id, 488, "Not Acceptable Here", now);
-                        return;
-                    }
-                };
-                let Some(rtp) = self.bind_rtp().await else {
-                    self.uas.reject(id, 503, "No Media Ports", now);
-                    return;
-                };
-                let Ok(local_rtp) = rtp.local_addr() else {
-                    self.uas.reject(id, 500, "Media Error", now);
-                    return;
-                };
-                let key = CallKey(self.next_key);
-                self.next_key += 1;
-                let answer = media::answer_sdp(&negotiated, local_rtp, key.0);
-                self.uas.answer(id, &answer, now);
-                let (events_tx, events_rx) = mpsc::unbounded_channel();
-                let _ = self.media.send(MediaCommand::Open {
-                    key,
-                    socket: Arc::new(rtp),
-                    negotiated,
-                    events: events_tx.clone(),
-                });
-                let info = session_info(&from, &to, &headers, &request);
-                tracing::info!(call = %key, %url, from = %from, "call answered");
-                let mut config = SessionConfig::new(url);
-                config.info = info;
-                let fetch = CallFetcher::new(self.fetcher.clone());
-                let renderer = self.renderer.clone();
-                let channels = CallChannels {
-                    events: events_rx,
-                    actions: actions.clone(),
-                    notes: self.notes.clone(),
-                };
-                self.workers.spawn(Box::new(move || {
-                    Box::pin(async move {
-                        call::run_call(key, config, fetch, renderer.as_ref(), channels).await;
-                    })
-                }));
-                self.calls.insert(
-                    key,
-                    Call {
-                        dialog: id,
-                        events: events_tx,
-                    },
-                );
-                self.by_dialog.insert(id, key);
-            }
-            UasEvent::Cancelled(id) | UasEvent::Ended(id) => {
-                if let Some(key) = self.by_dialog.remove(&id) {
-                    if let Some(call) = self.calls.remove(&key) {
-                        let _ = call.events.send(CallEvent::Hangup);
-                    }
-                    let _ = self.media.send(MediaCommand::Close(key));
+            UaEvent::IncomingCall(incoming) => self.incoming(*incoming, actions, now).await,
+            UaEvent::CallCancelled { call } | UaEvent::RemoteHangup { call } => self.ended(call),
+            UaEvent::Terminated { call } | UaEvent::Failed { call, .. } => self.ended(call),
+            UaEvent::InfoReceived { call, info } => match info {
+                InfoBody::Dtmf { digit, .. } => self.send_event(call, CallEvent::Dtmf(digit)),
+                InfoBody::Other { content_type, body } => self.send_event(
+                    call,
+                    CallEvent::Message(vxp_interpreter::vxml::session::ExternalMessage {
+                        sourcetype: "sip".into(),
+                        contenttype: content_type.unwrap_or_default(),
+                        content: String::from_utf8_lossy(&body).into_owned(),
+                    }),
+                ),
+            },
+            UaEvent::ReInvite { call, sdp, .. } => self.reinvite(call, sdp.as_deref(), now),
+            UaEvent::ReferProgress { call, status, done } => {
+                if done || status >= 300 {
+                    self.refer_done(call, status);
                 }
             }
-            UasEvent::Dtmf(id, key_char) => {
-                if let Some(call) = self.by_dialog.get(&id).and_then(|k| self.calls.get(k)) {
-                    let _ = call.events.send(CallEvent::Dtmf(key_char));
-                }
+            UaEvent::Acked { .. }
+            | UaEvent::ReInviteAnswered { .. }
+            | UaEvent::ReInviteFailed { .. }
+            | UaEvent::Provisional { .. }
+            | UaEvent::Answered { .. }
+            | UaEvent::RequestFailed { .. } => {}
+        }
+    }
+
+    async fn incoming(
+        &mut self,
+        incoming: IncomingCall,
+        actions: &mpsc::UnboundedSender<(CallKey, CallAction)>,
+        now: Instant,
+    ) {
+        let id = incoming.call;
+        let request = route::route_request(&incoming.request_uri.to_string());
+        let url = match self.router.route(&request) {
+            Route::Application(url) => url,
+            Route::Reject { code, reason } => {
+                tracing::info!(%code, %reason, uri = %incoming.request_uri, "call refused");
+                let _ = self.ua.reject(id, code, now);
+                return;
             }
-            UasEvent::Info {
-                id,
-                content_type,
-                body,
-            } => {
-                if let Some(call) = self.by_dialog.get(&id).and_then(|k| self.calls.get(k)) {
-                    let _ = call.events.send(CallEvent::Message(
-                        vxp_interpreter::vxml::session::ExternalMessage {
-                            sourcetype: "sip".into(),
-                            contenttype: content_type,
-                            content: body,
-                        },
-                    ));
-                }
+        };
+        let offer = incoming
+            .sdp
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        let negotiated = match media::negotiate(&offer) {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::info!(remote = %incoming.remote, error = %err, "offer not answerable");
+                let _ = self.ua.reject(id, 488, now);
+                return;
             }
+        };
+        let Some(rtp) = self.bind_rtp().await else {
+            let _ = self.ua.reject(id, 503, now);
+            return;
+        };
+        let Ok(local_rtp) = rtp.local_addr() else {
+            let _ = self.ua.reject(id, 500, now);
+            return;
+        };
+        let key = CallKey(self.next_key);
+        self.next_key += 1;
+        let answer =
+            media::answer_sdp(&negotiated, local_rtp, key.0, 1, media::Direction::SendRecv);
+        if let Err(err) = self.ua.answer(id, answer.into_bytes(), now) {
+            tracing::warn!(error = %err, "cannot answer");
+            return;
+        }
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let _ = self.media.send(MediaCommand::Open {
+            key,
+            socket: Arc::new(rtp),
+            negotiated: negotiated.clone(),
+            events: events_tx.clone(),
+        });
+        let info = session_info(&incoming, &request);
+        tracing::info!(call = %key, %url, from = %incoming.from, "call answered");
+        let mut config = SessionConfig::new(url);
+        config.info = info;
+        let fetch = CallFetcher::new(self.fetcher.clone());
+        let renderer = self.renderer.clone();
+        let channels = CallChannels {
+            events: events_rx,
+            actions: actions.clone(),
+            notes: self.notes.clone(),
+        };
+        self.workers.spawn(Box::new(move || {
+            Box::pin(async move {
+                call::run_call(key, config, fetch, renderer.as_ref(), channels).await;
+            })
+        }));
+        self.calls.insert(
+            key,
+            Call {
+                sip: id,
+                events: events_tx,
+                answer: negotiated,
+                local_rtp,
+                sdp_version: 1,
+                transfer: None,
+            },
+        );
+        self.by_sip.insert(id, key);
+    }
+
+    /// The call ended on the SIP side (BYE, CANCEL, failure).
+    fn ended(&mut self, sip: CallId) {
+        if let Some(key) = self.by_sip.remove(&sip) {
+            if let Some(call) = self.calls.remove(&key) {
+                let _ = call.events.send(CallEvent::Hangup);
+            }
+            let _ = self.media.send(MediaCommand::Close(key));
+        }
+    }
+
+    /// A re-INVITE or UPDATE: hold (RFC 3264 §8.4: a sendonly or inactive
+    /// offer, or the old c=0.0.0.0) stops our audio, anything else resumes it.
+    fn reinvite(&mut self, sip: CallId, sdp: Option<&[u8]>, now: Instant) {
+        let Some(&key) = self.by_sip.get(&sip) else {
+            let _ = self.ua.reject_reinvite(sip, 481, now);
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let offer = sdp.map(String::from_utf8_lossy).unwrap_or_default();
+        let direction = media::offered_direction(&offer);
+        if let Ok(n) = media::negotiate(&offer) {
+            call.answer = n;
+        }
+        call.sdp_version += 1;
+        let answer = media::answer_sdp(
+            &call.answer,
+            call.local_rtp,
+            key.0,
+            call.sdp_version,
+            direction.answer(),
+        );
+        let _ = self.media.send(MediaCommand::Update {
+            key,
+            remote: call.answer.remote,
+            sending: direction.answer().sends(),
+        });
+        tracing::info!(call = %key, ?direction, "re-INVITE");
+        if let Err(err) = self.ua.answer_reinvite(sip, answer.into_bytes(), now) {
+            tracing::debug!(error = %err, "cannot answer the re-INVITE");
+        }
+    }
+
+    fn refer_done(&mut self, sip: CallId, status: u16) {
+        let Some((key, call)) = self.call_of(sip) else {
+            return;
+        };
+        if !matches!(call.transfer, Some(Transferring::Blind)) {
+            return;
+        }
+        let result = match status {
+            200..=299 => TransferResult::Transferred,
+            486 | 600 => completed("busy"),
+            408 | 480 | 487 => completed("noanswer"),
+            503 => completed("network_busy"),
+            _ => completed("unknown"),
+        };
+        let _ = call.events.send(CallEvent::TransferResult(result));
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.transfer = None;
         }
     }
 
@@ -355,31 +458,64 @@ impl Signalling {
             }
             CallAction::Record(_) => {
                 if let Some(call) = self.calls.get(&key) {
-                    let _ = call.events.send(CallEvent::RecordResult(RecordResult::Failed {
-                        event: "error.noresource".into(),
-                        message: "recording is not available on this platform yet".into(),
-                    }));
+                    let _ = call
+                        .events
+                        .send(CallEvent::RecordResult(RecordResult::Failed {
+                            event: "error.noresource".into(),
+                            message: "recording is not available on this platform yet".into(),
+                        }));
                 }
             }
-            CallAction::Transfer(req) => {
-                if let Some(call) = self.calls.get(&key) {
-                    let kind = match req.kind {
-                        TransferType::Blind => "blind",
-                        TransferType::Bridge => "bridge",
-                        TransferType::Consultation => "consultation",
-                    };
-                    let _ = call.events.send(CallEvent::TransferResult(TransferResult::Failed {
-                        event: format!("error.unsupported.transfer.{kind}"),
-                        message: format!("{kind} transfers are not available on this platform yet"),
-                    }));
-                }
-            }
+            CallAction::Transfer(req) => self.transfer(key, &req, now),
             CallAction::Hangup => {
                 if let Some(call) = self.calls.remove(&key) {
-                    self.by_dialog.remove(&call.dialog);
-                    self.uas.hangup(call.dialog, now);
+                    self.by_sip.remove(&call.sip);
+                    let _ = self.ua.hangup(call.sip, now);
                 }
                 let _ = self.media.send(MediaCommand::Close(key));
+            }
+        }
+    }
+
+    /// `<transfer>` (VoiceXML 2.1 §2.3.7): blind and consultation as REFER
+    /// (RFC 3515) to the caller; bridge is not offered yet.
+    fn transfer(&mut self, key: CallKey, req: &TransferRequest, now: Instant) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let fail = |event: &str, message: String| {
+            CallEvent::TransferResult(TransferResult::Failed {
+                event: event.into(),
+                message,
+            })
+        };
+        match req.kind {
+            TransferType::Blind | TransferType::Consultation => {
+                let target = match Uri::parse(&req.dest) {
+                    Ok(uri) => uri,
+                    Err(err) => {
+                        let _ = call.events.send(fail(
+                            "error.connection.baddestination",
+                            format!("{}: {err}", req.dest),
+                        ));
+                        return;
+                    }
+                };
+                match self.ua.refer(call.sip, &target, now) {
+                    Ok(()) => call.transfer = Some(Transferring::Blind),
+                    Err(err) => {
+                        let _ = call.events.send(fail(
+                            "error.connection",
+                            format!("cannot send REFER: {err}"),
+                        ));
+                    }
+                }
+            }
+            TransferType::Bridge => {
+                let _ = call.events.send(fail(
+                    "error.unsupported.transfer.bridge",
+                    "bridge transfers are not available on this platform yet".into(),
+                ));
             }
         }
     }
@@ -400,32 +536,29 @@ impl Signalling {
     }
 }
 
+fn completed(status: &str) -> TransferResult {
+    TransferResult::Completed {
+        status: status.into(),
+        duration: std::time::Duration::ZERO,
+    }
+}
+
 /// `session.connection.*` from the INVITE (VoiceXML 2.1 §5.1.4, GVP's
 /// `protocol.sip.headers` and `requesturi` objects).
-fn session_info(
-    from: &str,
-    to: &str,
-    headers: &[(String, String)],
-    request: &route::RouteRequest,
-) -> SessionInfo {
+fn session_info(incoming: &IncomingCall, request: &route::RouteRequest) -> SessionInfo {
     let mut sip_headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in headers {
+    for (name, value) in &incoming.headers {
         sip_headers
             .entry(name.to_ascii_lowercase())
             .or_default()
             .push(value.clone());
     }
-    let uuid = sip_headers
-        .get("x-genesys-calluuid")
-        .and_then(|v| v.first())
-        .cloned();
-    let aai = sip_headers
-        .get("user-to-user")
-        .and_then(|v| v.first())
-        .cloned();
+    let first = |name: &str| sip_headers.get(name).and_then(|v| v.first()).cloned();
+    let uuid = first("x-genesys-calluuid");
+    let aai = first("user-to-user");
     SessionInfo {
-        local_uri: uas::addr_uri(to).to_owned(),
-        remote_uri: uas::addr_uri(from).to_owned(),
+        local_uri: incoming.to.uri.to_string(),
+        remote_uri: incoming.from.uri.to_string(),
         originator: Originator::Remote,
         protocol_name: "sip".into(),
         protocol_version: "2.0".into(),

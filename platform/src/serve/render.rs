@@ -90,9 +90,10 @@ fn flatten(parts: &[PromptPart], out: &mut Vec<Piece>) {
     for part in parts {
         match part {
             PromptPart::Text(t) => push_text(out, t),
-            PromptPart::Audio { src: Some(u), fallback } => {
-                out.push(Piece::Audio(u.clone(), fallback.clone()))
-            }
+            PromptPart::Audio {
+                src: Some(u),
+                fallback,
+            } => out.push(Piece::Audio(u.clone(), fallback.clone())),
             PromptPart::Audio {
                 src: None,
                 fallback,
@@ -157,9 +158,7 @@ impl PromptRenderer for EspeakRenderer {
                 while let Some(piece) = work.pop_front() {
                     match piece {
                         Piece::Text(t) => out.samples.extend(self.speak(&t, lang).await),
-                        Piece::Silence(d) => {
-                            out.samples.extend(std::iter::repeat_n(0, silence(d)))
-                        }
+                        Piece::Silence(d) => out.samples.extend(std::iter::repeat_n(0, silence(d))),
                         Piece::Mark(name) => out.marks.push((out.samples.len(), name)),
                         Piece::Audio(url, fallback) => {
                             let decoded = match fetch.fetch_audio(&url).await {
@@ -191,9 +190,13 @@ pub fn decode_audio(bytes: &[u8], path: Option<&str>) -> Option<Vec<i16>> {
     if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WAVE" {
         return decode_wav(bytes);
     }
-    let ext = path.and_then(|p| p.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase());
+    let ext = path
+        .and_then(|p| p.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
     match ext.as_deref() {
-        Some("ul" | "ulaw" | "mulaw" | "pcmu") => Some(bytes.iter().map(|&b| ulaw_decode(b)).collect()),
+        Some("ul" | "ulaw" | "mulaw" | "pcmu") => {
+            Some(bytes.iter().map(|&b| ulaw_decode(b)).collect())
+        }
         Some("al" | "alaw" | "pcma") => Some(bytes.iter().map(|&b| alaw_decode(b)).collect()),
         _ => None,
     }
@@ -272,7 +275,11 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<i16> {
             };
             let x = center - k as f64;
             let arg = std::f64::consts::PI * cutoff * x;
-            let sinc = if arg.abs() < 1e-9 { 1.0 } else { arg.sin() / arg };
+            let sinc = if arg.abs() < 1e-9 {
+                1.0
+            } else {
+                arg.sin() / arg
+            };
             let w = 0.5 + 0.5 * (std::f64::consts::PI * x / half as f64).cos();
             acc += f64::from(s) * cutoff * sinc * w;
         }
@@ -310,7 +317,7 @@ pub fn ulaw_encode(sample: i16) -> u8 {
     let s = s.min(CLIP) + BIAS;
     let exponent = (0..8).rev().find(|e| s & (0x80 << e) != 0).unwrap_or(0);
     let mantissa = (s >> (exponent + 3)) & 0x0f;
-    !(sign | ((exponent as i32) << 4) as u8 | mantissa as u8)
+    !(sign | (exponent << 4) as u8 | mantissa as u8)
 }
 
 /// ITU-T G.711 A-law decoding.
@@ -354,9 +361,15 @@ mod tests {
     fn g711_round_trips_within_a_quantisation_step() {
         for s in [-32000i16, -1000, -1, 0, 1, 100, 1000, 8000, 32000] {
             let u = ulaw_decode(ulaw_encode(s));
-            assert!((i32::from(u) - i32::from(s)).abs() <= i32::from(s).abs() / 16 + 8, "µ {s} → {u}");
+            assert!(
+                (i32::from(u) - i32::from(s)).abs() <= i32::from(s).abs() / 16 + 8,
+                "µ {s} → {u}"
+            );
             let a = alaw_decode(alaw_encode(s));
-            assert!((i32::from(a) - i32::from(s)).abs() <= i32::from(s).abs() / 16 + 16, "A {s} → {a}");
+            assert!(
+                (i32::from(a) - i32::from(s)).abs() <= i32::from(s).abs() / 16 + 16,
+                "A {s} → {a}"
+            );
         }
         assert_eq!(ulaw_encode(0), 0xff);
         assert_eq!(alaw_encode(0), 0xd5);
@@ -365,7 +378,9 @@ mod tests {
     #[test]
     fn a_wav_is_decoded_and_resampled_to_8k() {
         let mut wav = Vec::new();
-        let samples: Vec<i16> = (0..16000).map(|i| ((i as f32 * 0.05).sin() * 10000.0) as i16).collect();
+        let samples: Vec<i16> = (0..16000)
+            .map(|i| ((i as f32 * 0.05).sin() * 10000.0) as i16)
+            .collect();
         wav.extend_from_slice(b"RIFF");
         wav.extend_from_slice(&(36 + samples.len() as u32 * 2).to_le_bytes());
         wav.extend_from_slice(b"WAVEfmt ");
@@ -387,7 +402,10 @@ mod tests {
         assert!((9000..=10600).contains(&peak), "peak {peak}");
         assert_eq!(decode_audio(&wav[..30], None), None);
         assert_eq!(decode_audio(b"not audio", Some("/x.wav")), None);
-        assert_eq!(decode_audio(&[0xff; 80], Some("/x.ul")).map(|v| v.len()), Some(80));
+        assert_eq!(
+            decode_audio(&[0xff; 80], Some("/x.ul")).map(|v| v.len()),
+            Some(80)
+        );
     }
 
     #[test]

@@ -123,7 +123,11 @@ pub fn route_request(request_uri: &str) -> RouteRequest {
     // The user part may carry its own ";" parameters (tel-style); drop them.
     let user = user
         .map(|u| u.split(';').next().unwrap_or(u))
-        .map(|u| percent_encoding::percent_decode_str(u).decode_utf8_lossy().into_owned())
+        .map(|u| {
+            percent_encoding::percent_decode_str(u)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .filter(|u| !u.is_empty());
     let params = hostpart
         .split(';')
@@ -172,8 +176,10 @@ mod tests {
     fn an_unknown_number_gets_the_default_or_404() {
         let r = router().route(&route_request("sip:9999@host"));
         assert!(matches!(r, Route::Application(u) if u.path() == "/hello/hello.vxml"));
-        let mut config = RoutingConfig::default();
-        config.default = None;
+        let config = RoutingConfig {
+            default: None,
+            ..RoutingConfig::default()
+        };
         let strict = TableRouter::new(&config, Url::parse("http://h/").expect("literal"));
         assert!(matches!(
             strict.route(&route_request("sip:9999@host")),
@@ -192,17 +198,32 @@ mod tests {
             router().route(&req),
             Route::Application(Url::parse("http://app.example/a.vxml?x=1").expect("literal"))
         );
-        let mut config = RoutingConfig::default();
-        config.allow_voicexml_param = false;
+        let config = RoutingConfig {
+            allow_voicexml_param: false,
+            ..RoutingConfig::default()
+        };
         let closed = TableRouter::new(&config, Url::parse("http://h/").expect("literal"));
-        assert!(matches!(closed.route(&req), Route::Reject { code: 403, .. }));
+        assert!(matches!(
+            closed.route(&req),
+            Route::Reject { code: 403, .. }
+        ));
         let bad = route_request("sip:dialog@h;voicexml=not-a-url");
-        assert!(matches!(router().route(&bad), Route::Reject { code: 400, .. }));
+        assert!(matches!(
+            router().route(&bad),
+            Route::Reject { code: 400, .. }
+        ));
     }
 
     #[test]
     fn odd_request_uris_do_not_break_the_splitter() {
-        for uri in ["", "sip:", "sip:@", "sip:host;;;", "tel:+1-555;phone-context=x", "@@;="] {
+        for uri in [
+            "",
+            "sip:",
+            "sip:@",
+            "sip:host;;;",
+            "tel:+1-555;phone-context=x",
+            "@@;=",
+        ] {
             let _ = route_request(uri);
         }
         let req = route_request("sip:host.example;lr");

@@ -134,7 +134,11 @@ mod tests {
         assert_eq!(pool.loads(), vec![2, 2]);
         release_tx.send(true).expect("receivers alive");
         let mut seen: Vec<_> = (0..4)
-            .map(|_| done_rx.recv_timeout(Duration::from_secs(5)).expect("call ends"))
+            .map(|_| {
+                done_rx
+                    .recv_timeout(Duration::from_secs(5))
+                    .expect("call ends")
+            })
             .collect();
         seen.sort();
         assert_eq!(seen[0].1.as_deref(), Some("vxp-worker-0"));
