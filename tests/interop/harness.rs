@@ -82,6 +82,11 @@ pub struct Server {
 impl Server {
     /// Starts `vxp serve` on free ports, serving `vxml-samples/`.
     pub fn start() -> Server {
+        Self::start_with(|_| {})
+    }
+
+    /// Starts `vxp serve` with the test defaults changed by `tune`.
+    pub fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -95,6 +100,7 @@ impl Server {
         let base = 20000 + (std::process::id() % 200) as u16 * 40 + free_port() % 20 * 2;
         config.rtp.port_min = base;
         config.rtp.port_max = base + 39;
+        tune(&mut config);
         let server = runtime
             .block_on(serve::start(config))
             .expect("server starts");
@@ -376,4 +382,39 @@ impl Baresip {
         self.ctrl
             .write_all(format!("{}:{},", json.len(), json).as_bytes())
     }
+}
+
+/// Runs one sipp scenario (`tests/interop/sipp/NAME.xml`) as the caller of
+/// `service` against the server; returns whether every call succeeded and
+/// sipp's message trace.
+pub fn sipp(target: SocketAddr, scenario: &str, service: &str, tcp: bool) -> (bool, String) {
+    let dir = scratch(&format!("sipp-{scenario}"));
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("interop/sipp")
+        .join(format!("{scenario}.xml"));
+    let trace = dir.join("messages.log");
+    let mut cmd = Command::new("sipp");
+    cmd.arg(target.to_string())
+        .arg("-sf")
+        .arg(&file)
+        .args(["-s", service, "-m", "1", "-i", "127.0.0.1"])
+        .args(["-p", &free_port().to_string()])
+        .args(["-mp", &free_port().to_string()])
+        .args(["-timeout", "30s", "-timeout_error", "-nostdin"])
+        .args(["-trace_msg", "-message_file"])
+        .arg(&trace)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if tcp {
+        cmd.args(["-t", "t1"]);
+    }
+    let out = cmd.output().expect("sipp runs");
+    let log = std::fs::read_to_string(&trace).unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.success(),
+        format!("{stderr}\n--- messages ---\n{log}"),
+    )
 }

@@ -68,6 +68,8 @@ pub struct SipConfig {
     pub tcp: bool,
     /// Concurrent calls accepted; INVITEs beyond get 503.
     pub max_calls: usize,
+    /// Ring (180) this long before answering; 0 answers at once.
+    pub ring_ms: u64,
 }
 
 impl Default for SipConfig {
@@ -77,6 +79,7 @@ impl Default for SipConfig {
             udp: true,
             tcp: true,
             max_calls: 500,
+            ring_ms: 0,
         }
     }
 }

@@ -163,6 +163,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         ..UaConfig::default()
     });
     let signalling = Signalling {
+        ringing: Vec::new(),
         sockets,
         ua,
         router,
@@ -208,8 +209,19 @@ struct Call {
     transfer: Option<Transferring>,
 }
 
+/// A call that rings before it is answered.
+#[derive(Debug)]
+struct Ringing {
+    at: Instant,
+    incoming: IncomingCall,
+    url: Url,
+    request: route::RouteRequest,
+    negotiated: media::Negotiated,
+}
+
 /// The signalling task: owns the user-agent core and the call table.
 struct Signalling {
+    ringing: Vec<Ringing>,
     sockets: transport::SipSockets,
     ua: UserAgent,
     router: Arc<dyn CallRouter>,
@@ -234,6 +246,7 @@ impl Signalling {
         let (actions_tx, mut actions) = mpsc::unbounded_channel::<(CallKey, CallAction)>();
         loop {
             let deadline = self.ua.poll_timeout();
+            let ring_until = self.ringing.iter().map(|r| r.at).min();
             tokio::select! {
                 _ = &mut stop => break,
                 received = inbound.recv() => match received {
@@ -243,6 +256,16 @@ impl Signalling {
                 Some((key, action)) = actions.recv() => self.handle_action(key, action),
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.ua.handle_timeout(Instant::now());
+                }
+                () = sleep_until(ring_until), if ring_until.is_some() => {
+                    let now = Instant::now();
+                    let (due, rest): (Vec<_>, Vec<_>) =
+                        std::mem::take(&mut self.ringing).into_iter().partition(|r| r.at <= now);
+                    self.ringing = rest;
+                    for r in due {
+                        self.answer(r.incoming, r.url, r.request, r.negotiated, &actions_tx, now)
+                            .await;
+                    }
                 }
             }
             while let Some(event) = self.ua.poll_event() {
@@ -273,7 +296,10 @@ impl Signalling {
         let now = Instant::now();
         match event {
             UaEvent::IncomingCall(incoming) => self.incoming(*incoming, actions, now).await,
-            UaEvent::CallCancelled { call } | UaEvent::RemoteHangup { call } => self.ended(call),
+            UaEvent::CallCancelled { call } | UaEvent::RemoteHangup { call } => {
+                self.ringing.retain(|r| r.incoming.call != call);
+                self.ended(call);
+            }
             UaEvent::Terminated { call } | UaEvent::Failed { call, .. } => self.ended(call),
             UaEvent::InfoReceived { call, info } => match info {
                 InfoBody::Dtmf { digit, .. } => self.send_event(call, CallEvent::Dtmf(digit)),
@@ -308,6 +334,9 @@ impl Signalling {
         now: Instant,
     ) {
         let id = incoming.call;
+        if self.by_sip.contains_key(&id) || self.ringing.iter().any(|r| r.incoming.call == id) {
+            return;
+        }
         let request = route::route_request(&incoming.request_uri.to_string());
         let url = match self.router.route(&request) {
             Route::Application(url) => url,
@@ -330,6 +359,32 @@ impl Signalling {
                 return;
             }
         };
+        if self.config.sip.ring_ms > 0 {
+            let _ = self.ua.ring(id, 180, None, now);
+            self.ringing.push(Ringing {
+                at: now + std::time::Duration::from_millis(self.config.sip.ring_ms),
+                incoming,
+                url,
+                request,
+                negotiated,
+            });
+            return;
+        }
+        self.answer(incoming, url, request, negotiated, actions, now)
+            .await;
+    }
+
+    /// Answers a routed call and starts its session.
+    async fn answer(
+        &mut self,
+        incoming: IncomingCall,
+        url: Url,
+        request: route::RouteRequest,
+        negotiated: media::Negotiated,
+        actions: &mpsc::UnboundedSender<(CallKey, CallAction)>,
+        now: Instant,
+    ) {
+        let id = incoming.call;
         let Some(rtp) = self.bind_rtp().await else {
             let _ = self.ua.reject(id, 503, now);
             return;
