@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod conformance_driver;
+pub mod media;
+pub mod sdp;
 pub mod serve;
 pub mod sip;
 pub mod testing;

@@ -1,0 +1,530 @@
+//! The media thread: the only I/O around [`MediaEngine`]. One OS thread runs
+//! a current-thread tokio runtime with the engine, one UDP socket pair
+//! (RTP, RTCP) per call and a receive task per socket; sends are paced by
+//! the engine's timer wheel from this one loop, so no call owns a timer or
+//! a sending task, and nothing a session does (page fetches, scripts) runs
+//! on this thread.
+//!
+//! ```text
+//! let (media, mut events) = MediaDriver::spawn(MediaDriverConfig::default(), synthesizer)?;
+//! let port = media.open(id).await?;                 // for the SDP answer
+//! media.start(id, StreamConfig::new(negotiated, cname, ntp));
+//! media.play(id, play);                              // Session Output::Play
+//! while let Some(ev) = events.recv().await {
+//!     // MediaEvent::Render { request: Fetch { .. } } → fetch, then media.deliver_audio(...)
+//!     // Dtmf / Mark / PlayDone / Recorded / SpeechStarted → the call's session
+//! }
+//! media.close(id);
+//! ```
+//!
+//! Text-to-speech requests are served here with the given
+//! [`SpeechSynthesizer`] on tokio's blocking pool; audio files are fetched
+//! by the caller (it owns the fetcher) and decoded on the blocking pool.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use url::Url;
+use vxp_interpreter::vxml::session::{Play, PlayId, RecordRequest};
+
+use super::audio;
+use super::engine::{CallMediaId, MediaEngine, MediaEvent};
+use super::render::{RenderRequest, RequestId};
+use super::sender::SenderInit;
+use super::stream::StreamConfig;
+use super::tts::SpeechSynthesizer;
+use crate::sdp::NegotiatedMedia;
+
+/// Where the media thread binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaDriverConfig {
+    /// Local address for RTP sockets.
+    pub bind: IpAddr,
+    /// RTP ports (even numbers are used for RTP, the next odd one for
+    /// RTCP). `0..=0` binds ephemeral ports (tests).
+    pub rtp_ports: RangeInclusive<u16>,
+}
+
+impl Default for MediaDriverConfig {
+    fn default() -> Self {
+        MediaDriverConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            rtp_ports: 20000..=29999,
+        }
+    }
+}
+
+enum Command {
+    Open(CallMediaId, oneshot::Sender<io::Result<u16>>),
+    Start(CallMediaId, Box<StreamConfig>),
+    Update(CallMediaId, Box<NegotiatedMedia>),
+    Play(CallMediaId, Box<Play>),
+    StopPlay(CallMediaId),
+    Record(CallMediaId, Box<RecordRequest>),
+    Dtmf(CallMediaId, char),
+    Close(CallMediaId),
+    Decoded(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
+    Spoken(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
+    Datagram {
+        call: CallMediaId,
+        rtcp: bool,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
+}
+
+/// The handle the call side uses; cheap to clone.
+#[derive(Clone)]
+pub struct MediaDriver {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl std::fmt::Debug for MediaDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaDriver").finish_non_exhaustive()
+    }
+}
+
+impl MediaDriver {
+    /// Starts the media thread; events come out of the returned receiver.
+    pub fn spawn(
+        config: MediaDriverConfig,
+        synthesizer: Arc<dyn SpeechSynthesizer>,
+    ) -> io::Result<(MediaDriver, mpsc::UnboundedReceiver<MediaEvent>)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let loop_tx = tx.clone();
+        std::thread::Builder::new()
+            .name("vxp-media".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start the media runtime");
+                        return;
+                    }
+                };
+                let media = MediaLoop {
+                    config,
+                    synthesizer,
+                    engine: MediaEngine::new(Instant::now()),
+                    calls: HashMap::new(),
+                    tx: loop_tx,
+                    events: events_tx,
+                    next_port: 0,
+                };
+                rt.block_on(media.run(rx));
+            })?;
+        Ok((MediaDriver { tx }, events_rx))
+    }
+
+    fn send(&self, c: Command) {
+        // The media thread only stops when every handle is dropped.
+        let _ = self.tx.send(c);
+    }
+
+    /// Binds the call's sockets; returns the RTP port for the SDP.
+    pub async fn open(&self, id: CallMediaId) -> io::Result<u16> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Open(id, tx));
+        rx.await
+            .map_err(|_| io::Error::other("the media thread has stopped"))?
+    }
+
+    /// Starts sending and receiving once the SDP is agreed.
+    pub fn start(&self, id: CallMediaId, config: StreamConfig) {
+        self.send(Command::Start(id, Box::new(config)));
+    }
+
+    /// Applies a re-negotiation.
+    pub fn update(&self, id: CallMediaId, media: NegotiatedMedia) {
+        self.send(Command::Update(id, Box::new(media)));
+    }
+
+    /// Plays prompts.
+    pub fn play(&self, id: CallMediaId, play: Play) {
+        self.send(Command::Play(id, Box::new(play)));
+    }
+
+    /// Barge-in.
+    pub fn stop_play(&self, id: CallMediaId) {
+        self.send(Command::StopPlay(id));
+    }
+
+    /// Records.
+    pub fn record(&self, id: CallMediaId, request: RecordRequest) {
+        self.send(Command::Record(id, Box::new(request)));
+    }
+
+    /// Sends a DTMF key as RFC 4733 events.
+    pub fn send_dtmf(&self, id: CallMediaId, digit: char) {
+        self.send(Command::Dtmf(id, digit));
+    }
+
+    /// Closes the call's sockets (after an RTCP BYE).
+    pub fn close(&self, id: CallMediaId) {
+        self.send(Command::Close(id));
+    }
+
+    /// Answers a `Render { Fetch }` event with the fetched bytes (decoded on
+    /// the blocking pool), or `None` when the fetch failed.
+    pub fn deliver_audio(
+        &self,
+        id: CallMediaId,
+        play: PlayId,
+        request: RequestId,
+        fetched: Option<(Arc<[u8]>, Option<String>, Url)>,
+    ) {
+        let tx = self.tx.clone();
+        let Some((bytes, content_type, url)) = fetched else {
+            self.send(Command::Decoded(id, play, request, Err(())));
+            return;
+        };
+        let decode = move || {
+            let result = audio::decode(&bytes, content_type.as_deref(), Some(url.path()))
+                .map(Arc::from)
+                .map_err(
+                    |e| tracing::debug!(%url, error = %e, "audio file not playable; fallback"),
+                );
+            let _ = tx.send(Command::Decoded(id, play, request, result));
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(decode);
+            }
+            Err(_) => decode(),
+        }
+    }
+}
+
+struct CallSockets {
+    rtp: Arc<UdpSocket>,
+    rtcp: Option<Arc<UdpSocket>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for CallSockets {
+    fn drop(&mut self) {
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+}
+
+struct MediaLoop {
+    config: MediaDriverConfig,
+    synthesizer: Arc<dyn SpeechSynthesizer>,
+    engine: MediaEngine,
+    calls: HashMap<CallMediaId, CallSockets>,
+    tx: mpsc::UnboundedSender<Command>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    next_port: u16,
+}
+
+impl MediaLoop {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let deadline = self.engine.poll_timeout();
+            tokio::select! {
+                biased;
+                _ = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d.into()).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.engine.handle_timeout(Instant::now());
+                }
+                cmd = rx.recv() => match cmd {
+                    Some(c) => self.handle(c).await,
+                    None => return,
+                },
+            }
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.engine.poll_transmit() {
+            let Some(s) = self.calls.get(&t.call) else {
+                continue;
+            };
+            let socket = if t.rtcp {
+                s.rtcp.as_ref()
+            } else {
+                Some(&s.rtp)
+            };
+            if let Some(socket) = socket
+                && let Err(e) = socket.try_send_to(&t.bytes, t.to)
+            {
+                tracing::debug!(call = t.call.0, to = %t.to, error = %e, "RTP send failed");
+            }
+        }
+        while let Some(ev) = self.engine.poll_event() {
+            match ev {
+                MediaEvent::Render {
+                    call,
+                    play,
+                    request: RenderRequest::Speak { id, request },
+                } => {
+                    let synth = self.synthesizer.clone();
+                    let tx = self.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let result = synth.synthesize(&request).map_err(|e| {
+                            tracing::warn!(error = %e, "text-to-speech failed; the text is skipped");
+                        });
+                        let _ = tx.send(Command::Spoken(call, play, id, result));
+                    });
+                }
+                other => {
+                    let _ = self.events.send(other);
+                }
+            }
+        }
+    }
+
+    async fn bind_pair(&mut self) -> io::Result<(UdpSocket, Option<UdpSocket>)> {
+        let (lo, hi) = (*self.config.rtp_ports.start(), *self.config.rtp_ports.end());
+        if lo == 0 {
+            let rtp = UdpSocket::bind(SocketAddr::new(self.config.bind, 0)).await?;
+            return Ok((rtp, None));
+        }
+        let first = lo + lo % 2;
+        let count = (hi.saturating_sub(first) / 2).max(1);
+        for _ in 0..count {
+            let port = first + (self.next_port % count) * 2;
+            self.next_port = self.next_port.wrapping_add(1);
+            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(self.config.bind, port)).await else {
+                continue;
+            };
+            let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(self.config.bind, port + 1)).await
+            else {
+                continue;
+            };
+            return Ok((rtp, Some(rtcp)));
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "no free RTP port pair in the configured range",
+        ))
+    }
+
+    fn reader(&self, call: CallMediaId, socket: Arc<UdpSocket>, rtcp: bool) -> JoinHandle<()> {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            loop {
+                match socket.recv_from(&mut buf).await {
+                    Ok((n, from)) => {
+                        let bytes = buf[..n].to_vec();
+                        if tx
+                            .send(Command::Datagram {
+                                call,
+                                rtcp,
+                                from,
+                                bytes,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    // ICMP port unreachable surfaces as an error on some
+                    // systems: keep reading.
+                    Err(e) => tracing::trace!(error = %e, "RTP receive error"),
+                }
+            }
+        })
+    }
+
+    async fn handle(&mut self, c: Command) {
+        let now = Instant::now();
+        match c {
+            Command::Open(id, reply) => {
+                let result = self.bind_pair().await.and_then(|(rtp, rtcp)| {
+                    let port = rtp.local_addr()?.port();
+                    let rtp = Arc::new(rtp);
+                    let rtcp = rtcp.map(Arc::new);
+                    let mut readers = vec![self.reader(id, rtp.clone(), false)];
+                    if let Some(r) = &rtcp {
+                        readers.push(self.reader(id, r.clone(), true));
+                    }
+                    self.calls.insert(id, CallSockets { rtp, rtcp, readers });
+                    Ok(port)
+                });
+                let _ = reply.send(result);
+            }
+            Command::Start(id, config) => {
+                self.engine.add_call(id, *config, SenderInit::random(), now);
+            }
+            Command::Update(id, media) => self.engine.update_call(id, *media),
+            Command::Play(id, play) => self.engine.start_play(id, &play),
+            Command::StopPlay(id) => self.engine.stop_play(id),
+            Command::Record(id, req) => self.engine.start_record(id, &req),
+            Command::Dtmf(id, d) => {
+                if !self.engine.send_dtmf(id, d) {
+                    tracing::debug!(call = id.0, digit = %d, "telephone-event not negotiated");
+                }
+            }
+            Command::Close(id) => {
+                if let Some(bye) = self.engine.remove_call(id)
+                    && let Some(s) = self.calls.get(&id)
+                    && let Some(rtcp) = &s.rtcp
+                {
+                    let _ = rtcp.try_send_to(&bye.bytes, bye.to);
+                }
+                self.calls.remove(&id);
+            }
+            Command::Decoded(id, play, req, result) => {
+                self.engine.handle_audio(id, play, req, result);
+            }
+            Command::Spoken(id, play, req, result) => {
+                self.engine.handle_speech(id, play, req, result);
+            }
+            Command::Datagram {
+                call,
+                rtcp,
+                from,
+                bytes,
+            } => {
+                if rtcp {
+                    self.engine.handle_rtcp(call, from, &bytes, now);
+                } else {
+                    self.engine.handle_rtp(call, from, &bytes, now);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::dtmf::EventPayload;
+    use crate::media::rtp::{RtpHeader, RtpPacket};
+    use crate::media::tts::ToneSynthesizer;
+    use crate::sdp::{Codec, Direction};
+    use std::time::Duration;
+    use vxp_interpreter::vxml::session::{BargeinType, PromptPart, QueuedPrompt};
+
+    #[tokio::test]
+    async fn loopback_call_plays_paced_rtp_and_hears_dtmf() {
+        let (media, mut events) = MediaDriver::spawn(
+            MediaDriverConfig {
+                bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                rtp_ports: 0..=0,
+            },
+            Arc::new(ToneSynthesizer),
+        )
+        .unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let id = CallMediaId(1);
+        let port = media.open(id).await.unwrap();
+        let ours: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        media.start(
+            id,
+            StreamConfig::new(
+                NegotiatedMedia {
+                    codec: Codec::Pcmu,
+                    payload_type: 0,
+                    telephone_event: Some(101),
+                    ptime: 20,
+                    direction: Direction::SendRecv,
+                    remote_rtp: Some(peer.local_addr().unwrap()),
+                    remote_rtcp: None,
+                },
+                "vxp@test",
+                0,
+            ),
+        );
+        media.play(
+            id,
+            Play {
+                id: PlayId(9),
+                prompts: vec![QueuedPrompt {
+                    parts: vec![PromptPart::Text("hello".into())],
+                    bargein: true,
+                    bargeintype: BargeinType::Speech,
+                    timeout: None,
+                    lang: None,
+                    loc: None,
+                }],
+            },
+        );
+        // Receive 400 ms of packets.
+        let mut buf = [0u8; 2048];
+        let mut arrivals = Vec::new();
+        let mut audible = 0;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(400) {
+            let Ok(Ok((n, _))) =
+                tokio::time::timeout(Duration::from_millis(100), peer.recv_from(&mut buf)).await
+            else {
+                continue;
+            };
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            if p.payload.iter().any(|&b| b != 0xff) {
+                audible += 1;
+            }
+            arrivals.push((Instant::now(), p.sequence));
+        }
+        // 20 packets in 400 ms; a loaded machine may delay a few.
+        assert!((12..=24).contains(&arrivals.len()), "{}", arrivals.len());
+        assert!(
+            arrivals
+                .windows(2)
+                .all(|w| w[1].1 == w[0].1.wrapping_add(1))
+        );
+        assert_eq!(audible, 10);
+        // The peer presses 4.
+        let mut pkt = Vec::new();
+        RtpHeader {
+            marker: true,
+            payload_type: 101,
+            sequence: 5,
+            timestamp: 800,
+            ssrc: 77,
+        }
+        .write(
+            &EventPayload {
+                event: 4,
+                end: true,
+                volume: 10,
+                duration: 800,
+            }
+            .to_bytes(),
+            &mut pkt,
+        );
+        for _ in 0..3 {
+            peer.send_to(&pkt, ours).await.unwrap();
+        }
+        let mut got = Vec::new();
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(300), events.recv()).await
+        {
+            got.push(ev);
+        }
+        assert!(got.contains(&MediaEvent::PlayDone {
+            call: id,
+            play: PlayId(9),
+            stopped: false
+        }));
+        assert_eq!(
+            got.iter()
+                .filter(|e| matches!(e, MediaEvent::Dtmf { digit: '4', .. }))
+                .count(),
+            1
+        );
+        media.close(id);
+    }
+}
