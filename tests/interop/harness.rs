@@ -169,12 +169,13 @@ pub fn silence_wav(dir: &Path, seconds: u32) -> PathBuf {
     path
 }
 
-/// What espeak-ng says for `text`, as 8 kHz samples (the expected prompt).
+/// What espeak-ng says for `text` at its default voice and rate, as 8 kHz
+/// samples (the expected prompt).
 pub fn espeak_8k(dir: &Path, text: &str) -> Vec<i16> {
     let raw = dir.join("expected-22k.wav");
     let out = dir.join("expected.wav");
     run(Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "160", "-w"])
+        .args(["-v", "en-us", "-w"])
         .arg(&raw)
         .arg(text));
     run(Command::new("sox")
@@ -223,6 +224,19 @@ pub fn voiced(env: &[f64], threshold: f64) -> &[f64] {
         .rposition(|&v| v > threshold)
         .map_or(0, |p| p + 1);
     env.get(first..last.max(first)).unwrap_or_default()
+}
+
+/// The best Pearson correlation of two envelopes with `b` shifted by up to
+/// `max_lag` windows either way (the recording starts when the media
+/// does, not exactly when the speech does).
+pub fn best_correlation(a: &[f64], b: &[f64], max_lag: usize) -> f64 {
+    let mut best = correlation(a, b);
+    for lag in 1..=max_lag {
+        best = best
+            .max(correlation(a.get(lag..).unwrap_or_default(), b))
+            .max(correlation(a, b.get(lag..).unwrap_or_default()));
+    }
+    best
 }
 
 /// Pearson correlation of two envelopes over their common length.

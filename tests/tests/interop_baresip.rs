@@ -70,7 +70,7 @@ fn baresip_hears_the_hello_prompt_and_the_call_ends_cleanly() {
         a.len(),
         b.len()
     );
-    let r = harness::correlation(a, b);
+    let r = harness::best_correlation(a, b, 5);
     assert!(
         r > 0.6,
         "envelope correlation {r:.2} with the expected prompt"

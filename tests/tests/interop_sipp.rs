@@ -86,7 +86,7 @@ fn a_retransmitted_invite_is_one_call() {
     if !harness::tools_present(&["sipp"]) {
         return;
     }
-    let mut server = Server::start();
+    let mut server = Server::start_with(|c| c.sip.ring_ms = 1000);
     scenario(&server, "retransmit", "directory", false);
     let notes = server.wait_note(Duration::from_secs(10), |n| {
         matches!(n, CallNote::Ended { .. })

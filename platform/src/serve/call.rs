@@ -1,8 +1,8 @@
 //! One call's VoiceXML session, driven on the real clock (VoiceXML 2.1 §1.5
 //! platform duties): the session's [`Output`]s become fetches (run
 //! concurrently through the shared fetcher, so a slow server never blocks the
-//! call's other events), rendered prompts and [`CallAction`]s for the call's
-//! signalling and media; [`CallEvent`]s from them (DTMF, play completion,
+//! call's other events) and [`CallAction`]s for the call's signalling and
+//! media (which renders and streams the prompts); [`CallEvent`]s from them (DTMF, play completion,
 //! marks, hangup, transfer and record results) become `handle_*` calls.
 //!
 //! The task lives on a session worker (the session is not `Send`) and talks to
@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! loop {
-//!     drain poll_output(): Fetch → spawn fetch; Play → spawn render → Play action;
+//!     drain poll_output(): Fetch → spawn fetch; Play → Play action (media renders);
 //!                          StopPlayback/Record/Transfer → action; Log/Event → note
 //!     finished? → wait for the audio already sent, then Hangup action, stop
 //!     select: next CallEvent | a fetch or render done | poll_timeout() reached
@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -43,35 +43,6 @@ impl std::fmt::Display for CallKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "call-{}", self.0)
     }
-}
-
-/// Prompt audio ready to stream: 8 kHz mono samples and the `<mark>`s in it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RenderedPrompt {
-    /// Linear 16-bit samples at 8 kHz.
-    pub samples: Vec<i16>,
-    /// Mark names at sample offsets, in order.
-    pub marks: Vec<(usize, String)>,
-}
-
-impl RenderedPrompt {
-    /// How long the audio plays.
-    pub fn duration(&self) -> Duration {
-        Duration::from_micros(self.samples.len() as u64 * 125)
-    }
-}
-
-/// Turns a session's `Play` into audio (text-to-speech, fetched audio files,
-/// breaks, marks). Runs on the call's worker; slow work (a synthesizer
-/// program, an audio fetch) must be awaited, not blocked on.
-pub trait PromptRenderer: std::fmt::Debug {
-    /// Renders `play`; audio that cannot be fetched or decoded is replaced by
-    /// its fallback content.
-    fn render<'a>(
-        &'a self,
-        play: &'a Play,
-        fetch: &'a CallFetcher,
-    ) -> Pin<Box<dyn Future<Output = RenderedPrompt> + 'a>>;
 }
 
 /// What the call's signalling and media tell the session.
@@ -96,14 +67,9 @@ pub enum CallEvent {
 /// What the session asks of the call's signalling and media.
 #[derive(Debug, Clone)]
 pub enum CallAction {
-    /// Stream this audio after what is already queued; answer with
-    /// `PlayDone(id)` once sent and `Mark`s on the way.
-    Play {
-        /// The session's play.
-        id: PlayId,
-        /// The audio.
-        prompt: Arc<RenderedPrompt>,
-    },
+    /// Render and stream these prompts after what is already queued;
+    /// answer with `PlayDone(id)` once sent and `Mark`s on the way.
+    Play(Box<Play>),
     /// Barge-in: drop the queued and playing audio (its plays count as done).
     StopPlayback,
     /// Record the caller; answer with `RecordResult`.
@@ -163,22 +129,6 @@ impl CallFetcher {
     pub fn new(fetcher: Fetcher) -> Self {
         let jar = fetcher.new_session_jar();
         Self { fetcher, jar }
-    }
-
-    /// Fetches audio for a prompt (`None` when it cannot be fetched, so the
-    /// renderer plays the fallback).
-    pub async fn fetch_audio(&self, url: &url::Url) -> Option<FetchResponse> {
-        let mut req = self
-            .fetcher
-            .request(url.clone(), vxp_fetcher::ResourceKind::Audio);
-        req.session = Some(self.jar.clone());
-        match self.fetcher.fetch(req).await {
-            Ok(resp) => Some(resp),
-            Err(err) => {
-                tracing::debug!(%url, error = %err, "audio fetch failed");
-                None
-            }
-        }
     }
 
     /// Runs a session fetch; returns the answer and the response (kept to
@@ -267,11 +217,8 @@ pub struct CallChannels {
     pub notes: tokio::sync::broadcast::Sender<(CallKey, CallNote)>,
 }
 
-/// Work a call waits on besides its events.
-enum Done {
-    Fetched(FetchId, FetchResult, Option<Box<FetchResponse>>),
-    Rendered(PlayId, RenderedPrompt),
-}
+/// A fetch the call waits on besides its events.
+struct Done(FetchId, FetchResult, Option<Box<FetchResponse>>);
 
 type Pending<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = Done> + 'a>>>;
 
@@ -280,22 +227,13 @@ pub async fn run_call(
     key: CallKey,
     config: SessionConfig,
     fetch: CallFetcher,
-    renderer: &dyn PromptRenderer,
     channels: CallChannels,
 ) {
     let span = tracing::info_span!("call", call = %key);
-    drive(key, config, fetch, renderer, channels)
-        .instrument(span)
-        .await;
+    drive(key, config, fetch, channels).instrument(span).await;
 }
 
-async fn drive(
-    key: CallKey,
-    config: SessionConfig,
-    fetch: CallFetcher,
-    renderer: &dyn PromptRenderer,
-    channels: CallChannels,
-) {
+async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels: CallChannels) {
     let CallChannels {
         mut events,
         actions,
@@ -312,7 +250,6 @@ async fn drive(
     let mut responses: Vec<(FetchId, FetchResponse)> = Vec::new();
     // Plays sent to the media and not yet reported done.
     let mut playing: BTreeSet<PlayId> = BTreeSet::new();
-    let mut rendering: BTreeSet<PlayId> = BTreeSet::new();
     let mut caller_gone = false;
     let mut ended = false;
     let act = |a: CallAction| {
@@ -326,7 +263,7 @@ async fn drive(
                     let fetch = &fetch;
                     pending.push(Box::pin(async move {
                         let (result, resp) = fetch.fetch(&req).await;
-                        Done::Fetched(req.id, result, resp.map(Box::new))
+                        Done(req.id, result, resp.map(Box::new))
                     }));
                 }
                 Output::Compiled { id, compiled, .. } => {
@@ -339,12 +276,12 @@ async fn drive(
                     for p in &play.prompts {
                         note(CallNote::Prompt(p.spoken_text()));
                     }
-                    rendering.insert(play.id);
-                    let fetch = &fetch;
-                    pending.push(Box::pin(async move {
-                        let prompt = renderer.render(&play, fetch).await;
-                        Done::Rendered(play.id, prompt)
-                    }));
+                    if caller_gone {
+                        session.handle_play_done(play.id, Instant::now());
+                    } else {
+                        playing.insert(play.id);
+                        act(CallAction::Play(Box::new(play)));
+                    }
                 }
                 Output::Listen(listen) => {
                     tracing::debug!(item = %listen.item, grammars = listen.grammars.len(), "listen");
@@ -375,7 +312,7 @@ async fn drive(
             }
         }
         let finished = session.is_finished();
-        if finished && (caller_gone || (playing.is_empty() && rendering.is_empty())) {
+        if finished && (caller_gone || playing.is_empty()) {
             break;
         }
         let deadline = if finished {
@@ -409,23 +346,9 @@ async fn drive(
                     }
                 }
             }
-            Some(done) = pending.next(), if !pending.is_empty() => {
-                let now = Instant::now();
-                match done {
-                    Done::Fetched(id, result, resp) => {
-                        if let Some(resp) = resp { responses.push((id, *resp)); }
-                        if !finished { session.handle_fetched(id, result, now); }
-                    }
-                    Done::Rendered(id, prompt) => {
-                        rendering.remove(&id);
-                        if caller_gone {
-                            if !finished { session.handle_play_done(id, now); }
-                        } else {
-                            playing.insert(id);
-                            act(CallAction::Play { id, prompt: Arc::new(prompt) });
-                        }
-                    }
-                }
+            Some(Done(id, result, resp)) = pending.next(), if !pending.is_empty() => {
+                if let Some(resp) = resp { responses.push((id, *resp)); }
+                if !finished { session.handle_fetched(id, result, Instant::now()); }
             }
             () = sleep_until(deadline), if deadline.is_some() => {
                 session.handle_timeout(Instant::now());

@@ -177,24 +177,22 @@ impl Default for RoutingConfig {
     }
 }
 
-/// `[tts]`: the `espeak-ng` program that speaks text prompts.
+/// `[tts]`: the `espeak-ng` program that speaks text prompts (the voice
+/// follows each prompt's `xml:lang`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TtsConfig {
     /// The program (looked up on `PATH`).
     pub program: String,
-    /// Voice for prompts without `xml:lang`.
-    pub voice: String,
-    /// Words per minute.
-    pub rate: u32,
+    /// Seconds of synthesized phrases kept in memory for reuse.
+    pub cache_seconds: u64,
 }
 
 impl Default for TtsConfig {
     fn default() -> Self {
         Self {
             program: "espeak-ng".into(),
-            voice: "en-us".into(),
-            rate: 160,
+            cache_seconds: 600,
         }
     }
 }

@@ -16,10 +16,11 @@
 //! - [`transport`]: SIP over UDP and TCP around the `sip::ua::UserAgent`
 //!   core, which the signalling task owns: it feeds the core messages and
 //!   timers and acts on its events (route, answer, REFER, BYE).
-//! - [`workers`] and [`call`]: sessions on worker threads, one task per call;
-//!   [`render`]: prompts to 8 kHz audio (espeak-ng, fetched audio files).
-//! - [`media`]: SDP answer, RTP pacing for every call from one task, RFC 4733
-//!   DTMF reception.
+//! - [`workers`] and [`call`]: sessions on worker threads, one task per call.
+//! - The media thread is `media::driver::MediaDriver` (RTP for every call
+//!   paced by one timer wheel, prompt rendering with espeak-ng, RFC 4733
+//!   DTMF, recording); SDP offer/answer is `sdp::OfferAnswer`. The signalling
+//!   task fetches the audio files the renderer asks for.
 //!
 //! [`start`] binds everything and returns a [`RunningServer`] with the bound
 //! addresses and a call log ([`CallNote`]s) that tests and the CLI read.
@@ -27,8 +28,6 @@
 pub mod call;
 pub mod config;
 pub mod http;
-pub mod media;
-pub mod render;
 pub mod route;
 pub mod transport;
 pub mod workers;
@@ -38,21 +37,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use url::Url;
 use vxp_fetcher::{Fetcher, FetcherConfig};
 use vxp_interpreter::script::Originator;
 use vxp_interpreter::vxml::session::{
-    RecordResult, SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
+    SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
 };
 
 pub use call::{CallAction, CallEvent, CallKey, CallNote};
 pub use config::{ConfigError, ServeConfig};
 
+use crate::media::driver::{MediaDriver, MediaDriverConfig};
+use crate::media::engine::{CallMediaId, MediaEvent};
+use crate::media::render::RenderRequest;
+use crate::media::stream::{StreamConfig, ntp_timestamp};
+use crate::media::tts::{CachedSynthesizer, EspeakSynthesizer};
+use crate::sdp::{Capabilities, LocalMedia, OfferAnswer, SessionDescription};
 use call::{CallChannels, CallFetcher};
-use media::MediaCommand;
-use render::EspeakRenderer;
 use route::{CallRouter, Route, TableRouter};
 
 use crate::sip::ua::{CallId, IncomingCall, InfoBody, UaConfig, UaEvent, UserAgent};
@@ -149,8 +151,18 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     let workers = WorkerPool::new(config.worker_threads()).map_err(ServeError::Workers)?;
     let router: Arc<dyn CallRouter> = Arc::new(TableRouter::new(&config.routing, base.clone()));
     let (notes, _) = broadcast::channel(4096);
-    let (media_tx, media_rx) = mpsc::unbounded_channel();
-    tasks.push(tokio::spawn(media::run_media(media_rx)));
+    let synthesizer = CachedSynthesizer::new(
+        EspeakSynthesizer::with_program(config.tts.program.clone()),
+        config.tts.cache_seconds.saturating_mul(8000),
+    );
+    let (media, media_events) = MediaDriver::spawn(
+        MediaDriverConfig {
+            bind: config.rtp.address,
+            rtp_ports: config.rtp.port_min..=config.rtp.port_max,
+        },
+        Arc::new(synthesizer),
+    )
+    .map_err(ServeError::Workers)?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -169,16 +181,14 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         router,
         fetcher,
         workers,
-        renderer: Arc::new(EspeakRenderer::new(config.tts.clone())),
         notes: notes.clone(),
-        media: media_tx,
+        media,
         calls: HashMap::new(),
         by_sip: HashMap::new(),
         next_key: 1,
         config,
-        next_port: 0,
     };
-    tasks.push(tokio::spawn(signalling.run(inbound, stop_rx)));
+    tasks.push(tokio::spawn(signalling.run(inbound, media_events, stop_rx)));
     tracing::info!(%sip, tcp = ?sip_tcp, http = ?http, "vxp serve started");
     Ok(RunningServer {
         sip,
@@ -202,10 +212,8 @@ enum Transferring {
 struct Call {
     sip: CallId,
     events: mpsc::UnboundedSender<CallEvent>,
-    /// Our SDP answer, repeated for re-INVITEs.
-    answer: media::Negotiated,
-    local_rtp: SocketAddr,
-    sdp_version: u32,
+    /// Our side of the SDP offer/answer, for re-INVITEs.
+    sdp: OfferAnswer,
     transfer: Option<Transferring>,
 }
 
@@ -216,7 +224,7 @@ struct Ringing {
     incoming: IncomingCall,
     url: Url,
     request: route::RouteRequest,
-    negotiated: media::Negotiated,
+    offer: SessionDescription,
 }
 
 /// The signalling task: owns the user-agent core and the call table.
@@ -227,20 +235,19 @@ struct Signalling {
     router: Arc<dyn CallRouter>,
     fetcher: Fetcher,
     workers: WorkerPool,
-    renderer: Arc<EspeakRenderer>,
     notes: broadcast::Sender<(CallKey, CallNote)>,
-    media: mpsc::UnboundedSender<MediaCommand>,
+    media: MediaDriver,
     calls: HashMap<CallKey, Call>,
     by_sip: HashMap<CallId, CallKey>,
     next_key: u64,
     config: ServeConfig,
-    next_port: u16,
 }
 
 impl Signalling {
     async fn run(
         mut self,
         mut inbound: mpsc::UnboundedReceiver<transport::Inbound>,
+        mut media_events: mpsc::UnboundedReceiver<MediaEvent>,
         mut stop: oneshot::Receiver<()>,
     ) {
         let (actions_tx, mut actions) = mpsc::unbounded_channel::<(CallKey, CallAction)>();
@@ -254,6 +261,7 @@ impl Signalling {
                     None => break,
                 },
                 Some((key, action)) = actions.recv() => self.handle_action(key, action),
+                Some(event) = media_events.recv() => self.handle_media(event),
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.ua.handle_timeout(Instant::now());
                 }
@@ -263,7 +271,7 @@ impl Signalling {
                         std::mem::take(&mut self.ringing).into_iter().partition(|r| r.at <= now);
                     self.ringing = rest;
                     for r in due {
-                        self.answer(r.incoming, r.url, r.request, r.negotiated, &actions_tx, now)
+                        self.answer(r.incoming, r.url, r.request, r.offer, &actions_tx, now)
                             .await;
                     }
                 }
@@ -346,19 +354,29 @@ impl Signalling {
                 return;
             }
         };
-        let offer = incoming
-            .sdp
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        let negotiated = match media::negotiate(&offer) {
-            Ok(n) => n,
+        let body = incoming.sdp.as_deref().unwrap_or_default();
+        let offer = match SessionDescription::parse(&String::from_utf8_lossy(body)) {
+            Ok(offer) => offer,
             Err(err) => {
-                tracing::info!(remote = %incoming.remote, error = %err, "offer not answerable");
+                tracing::info!(remote = %incoming.remote, error = %err, "SDP offer unreadable");
                 let _ = self.ua.reject(id, 488, now);
                 return;
             }
         };
+        // Check the offer before ringing; the real answer needs our port.
+        let mut probe = OfferAnswer::new(
+            LocalMedia {
+                address: self.config.rtp.address,
+                rtp_port: self.config.rtp.port_min,
+            },
+            Capabilities::default(),
+            0,
+        );
+        if let Err(err) = probe.handle_offer(&offer) {
+            tracing::info!(remote = %incoming.remote, error = %err, "offer not answerable");
+            let _ = self.ua.reject(id, 488, now);
+            return;
+        }
         if self.config.sip.ring_ms > 0 {
             let _ = self.ua.ring(id, 180, None, now);
             self.ringing.push(Ringing {
@@ -366,11 +384,11 @@ impl Signalling {
                 incoming,
                 url,
                 request,
-                negotiated,
+                offer,
             });
             return;
         }
-        self.answer(incoming, url, request, negotiated, actions, now)
+        self.answer(incoming, url, request, offer, actions, now)
             .await;
     }
 
@@ -380,40 +398,58 @@ impl Signalling {
         incoming: IncomingCall,
         url: Url,
         request: route::RouteRequest,
-        negotiated: media::Negotiated,
+        offer: SessionDescription,
         actions: &mpsc::UnboundedSender<(CallKey, CallAction)>,
         now: Instant,
     ) {
         let id = incoming.call;
-        let Some(rtp) = self.bind_rtp().await else {
-            let _ = self.ua.reject(id, 503, now);
-            return;
-        };
-        let Ok(local_rtp) = rtp.local_addr() else {
-            let _ = self.ua.reject(id, 500, now);
-            return;
-        };
         let key = CallKey(self.next_key);
         self.next_key += 1;
-        let answer =
-            media::answer_sdp(&negotiated, local_rtp, key.0, 1, media::Direction::SendRecv);
-        if let Err(err) = self.ua.answer(id, answer.into_bytes(), now) {
+        let media_id = CallMediaId(key.0);
+        let rtp_port = match self.media.open(media_id).await {
+            Ok(port) => port,
+            Err(err) => {
+                tracing::warn!(error = %err, "no RTP port for a call");
+                let _ = self.ua.reject(id, 503, now);
+                return;
+            }
+        };
+        let mut sdp = OfferAnswer::new(
+            LocalMedia {
+                address: self.config.rtp.address,
+                rtp_port,
+            },
+            Capabilities::default(),
+            key.0,
+        );
+        let (answer, negotiated) = match sdp.handle_offer(&offer) {
+            Ok(done) => done,
+            Err(err) => {
+                tracing::info!(error = %err, "offer not answerable");
+                self.media.close(media_id);
+                let _ = self.ua.reject(id, 488, now);
+                return;
+            }
+        };
+        if let Err(err) = self.ua.answer(id, answer.to_string().into_bytes(), now) {
             tracing::warn!(error = %err, "cannot answer");
+            self.media.close(media_id);
             return;
         }
+        self.media.start(
+            media_id,
+            StreamConfig::new(
+                negotiated,
+                format!("vxp@{}", self.config.rtp.address),
+                ntp_timestamp(std::time::SystemTime::now()),
+            ),
+        );
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let _ = self.media.send(MediaCommand::Open {
-            key,
-            socket: Arc::new(rtp),
-            negotiated: negotiated.clone(),
-            events: events_tx.clone(),
-        });
         let info = session_info(&incoming, &request);
         tracing::info!(call = %key, %url, from = %incoming.from, "call answered");
         let mut config = SessionConfig::new(url);
         config.info = info;
         let fetch = CallFetcher::new(self.fetcher.clone());
-        let renderer = self.renderer.clone();
         let channels = CallChannels {
             events: events_rx,
             actions: actions.clone(),
@@ -421,7 +457,7 @@ impl Signalling {
         };
         self.workers.spawn(Box::new(move || {
             Box::pin(async move {
-                call::run_call(key, config, fetch, renderer.as_ref(), channels).await;
+                call::run_call(key, config, fetch, channels).await;
             })
         }));
         self.calls.insert(
@@ -429,9 +465,7 @@ impl Signalling {
             Call {
                 sip: id,
                 events: events_tx,
-                answer: negotiated,
-                local_rtp,
-                sdp_version: 1,
+                sdp,
                 transfer: None,
             },
         );
@@ -444,12 +478,12 @@ impl Signalling {
             if let Some(call) = self.calls.remove(&key) {
                 let _ = call.events.send(CallEvent::Hangup);
             }
-            let _ = self.media.send(MediaCommand::Close(key));
+            self.media.close(CallMediaId(key.0));
         }
     }
 
-    /// A re-INVITE or UPDATE: hold (RFC 3264 §8.4: a sendonly or inactive
-    /// offer, or the old c=0.0.0.0) stops our audio, anything else resumes it.
+    /// A re-INVITE or UPDATE (RFC 3264 §8): hold (a sendonly or inactive
+    /// offer, or c=0.0.0.0) stops our audio, resume restarts it.
     fn reinvite(&mut self, sip: CallId, sdp: Option<&[u8]>, now: Instant) {
         let Some(&key) = self.by_sip.get(&sip) else {
             let _ = self.ua.reject_reinvite(sip, 481, now);
@@ -459,26 +493,72 @@ impl Signalling {
             return;
         };
         let offer = sdp.map(String::from_utf8_lossy).unwrap_or_default();
-        let direction = media::offered_direction(&offer);
-        if let Ok(n) = media::negotiate(&offer) {
-            call.answer = n;
+        let answered = SessionDescription::parse(&offer)
+            .map_err(|e| e.to_string())
+            .and_then(|offer| call.sdp.handle_offer(&offer).map_err(|e| e.to_string()));
+        match answered {
+            Ok((answer, negotiated)) => {
+                tracing::info!(call = %key, held = negotiated.is_held(), "re-INVITE");
+                self.media.update(CallMediaId(key.0), negotiated);
+                if let Err(err) = self
+                    .ua
+                    .answer_reinvite(sip, answer.to_string().into_bytes(), now)
+                {
+                    tracing::debug!(error = %err, "cannot answer the re-INVITE");
+                }
+            }
+            Err(err) => {
+                tracing::info!(call = %key, error = %err, "re-INVITE offer refused");
+                let _ = self.ua.reject_reinvite(sip, 488, now);
+            }
         }
-        call.sdp_version += 1;
-        let answer = media::answer_sdp(
-            &call.answer,
-            call.local_rtp,
-            key.0,
-            call.sdp_version,
-            direction.answer(),
-        );
-        let _ = self.media.send(MediaCommand::Update {
-            key,
-            remote: call.answer.remote,
-            sending: direction.answer().sends(),
-        });
-        tracing::info!(call = %key, ?direction, "re-INVITE");
-        if let Err(err) = self.ua.answer_reinvite(sip, answer.into_bytes(), now) {
-            tracing::debug!(error = %err, "cannot answer the re-INVITE");
+    }
+
+    /// Media events go to their call; audio files are fetched here (off the
+    /// media thread) and handed back decoded by the media driver.
+    fn handle_media(&mut self, event: MediaEvent) {
+        let key_of = |id: CallMediaId| CallKey(id.0);
+        let send = |calls: &HashMap<CallKey, Call>, id: CallMediaId, ev: CallEvent| {
+            if let Some(call) = calls.get(&key_of(id)) {
+                let _ = call.events.send(ev);
+            }
+        };
+        match event {
+            MediaEvent::Render {
+                call,
+                play,
+                request: RenderRequest::Fetch { id, url },
+            } => {
+                let fetcher = self.fetcher.clone();
+                let media = self.media.clone();
+                tokio::spawn(async move {
+                    let req = fetcher.request(url.clone(), vxp_fetcher::ResourceKind::Audio);
+                    let fetched = match fetcher.fetch(req).await {
+                        Ok(resp) => Some((
+                            Arc::from(resp.bytes.as_ref()),
+                            resp.content_type.clone(),
+                            resp.url.clone(),
+                        )),
+                        Err(err) => {
+                            tracing::debug!(%url, error = %err, "audio fetch failed; fallback");
+                            None
+                        }
+                    };
+                    media.deliver_audio(call, play, id, fetched);
+                });
+            }
+            MediaEvent::Render { .. } | MediaEvent::SpeechStarted { .. } => {}
+            MediaEvent::Dtmf { call, digit } => send(&self.calls, call, CallEvent::Dtmf(digit)),
+            MediaEvent::Mark { call, name, .. } => send(&self.calls, call, CallEvent::Mark(name)),
+            MediaEvent::PlayDone { call, play, .. } => {
+                send(&self.calls, call, CallEvent::PlayDone(play))
+            }
+            MediaEvent::Recorded { call, result } => {
+                send(&self.calls, call, CallEvent::RecordResult(result))
+            }
+            MediaEvent::RemoteBye { call } => {
+                tracing::debug!(call = call.0, "RTCP BYE from the caller");
+            }
         }
     }
 
@@ -504,30 +584,18 @@ impl Signalling {
 
     fn handle_action(&mut self, key: CallKey, action: CallAction) {
         let now = Instant::now();
+        let media_id = CallMediaId(key.0);
         match action {
-            CallAction::Play { id, prompt } => {
-                let _ = self.media.send(MediaCommand::Play(key, id, prompt));
-            }
-            CallAction::StopPlayback => {
-                let _ = self.media.send(MediaCommand::Stop(key));
-            }
-            CallAction::Record(_) => {
-                if let Some(call) = self.calls.get(&key) {
-                    let _ = call
-                        .events
-                        .send(CallEvent::RecordResult(RecordResult::Failed {
-                            event: "error.noresource".into(),
-                            message: "recording is not available on this platform yet".into(),
-                        }));
-                }
-            }
+            CallAction::Play(play) => self.media.play(media_id, *play),
+            CallAction::StopPlayback => self.media.stop_play(media_id),
+            CallAction::Record(req) => self.media.record(media_id, *req),
             CallAction::Transfer(req) => self.transfer(key, &req, now),
             CallAction::Hangup => {
                 if let Some(call) = self.calls.remove(&key) {
                     self.by_sip.remove(&call.sip);
                     let _ = self.ua.hangup(call.sip, now);
                 }
-                let _ = self.media.send(MediaCommand::Close(key));
+                self.media.close(media_id);
             }
         }
     }
@@ -573,21 +641,6 @@ impl Signalling {
                 ));
             }
         }
-    }
-
-    /// Binds an even RTP port from the configured range, round-robin.
-    async fn bind_rtp(&mut self) -> Option<UdpSocket> {
-        let min = self.config.rtp.port_min;
-        let max = self.config.rtp.port_max;
-        let span = (max.saturating_sub(min) / 2).max(1);
-        for _ in 0..span.min(64) {
-            let port = min.saturating_add((self.next_port % span) * 2);
-            self.next_port = self.next_port.wrapping_add(1);
-            if let Ok(s) = UdpSocket::bind(SocketAddr::new(self.config.rtp.address, port)).await {
-                return Some(s);
-            }
-        }
-        None
     }
 }
 
