@@ -1,14 +1,19 @@
 //! Media benchmarks: G.711 per 20 ms frame, jitter buffer insert/playout,
-//! and the timer wheel pacing 1,000 streams (cost per 1 ms tick).
+//! the timer wheel pacing 1,000 streams and the whole engine with 1,000
+//! calls (cost per 1 ms tick). Run: `cargo bench -p vxp-platform --bench media`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use vxp_platform::media::engine::{CallMediaId, MediaEngine};
 use vxp_platform::media::g711::Law;
 use vxp_platform::media::jitter::{JitterConfig, RtpReceiver};
 use vxp_platform::media::rtp::{RtpHeader, RtpPacket};
+use vxp_platform::media::sender::SenderInit;
+use vxp_platform::media::stream::StreamConfig;
 use vxp_platform::media::wheel::TimerWheel;
+use vxp_platform::sdp::{Codec, Direction, NegotiatedMedia};
 
 fn g711(c: &mut Criterion) {
     let samples: Vec<i16> = (0..160)
@@ -89,5 +94,43 @@ fn wheel(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, g711, jitter, wheel);
+fn engine(c: &mut Criterion) {
+    // 1,000 calls sending comfort silence at 20 ms with their first sends
+    // spread over one ptime: each 1 ms tick services ~50 calls (packet
+    // build, G.711, received-audio VAD, RTCP check).
+    let t0 = Instant::now();
+    let mut e = MediaEngine::new(t0);
+    for i in 0..1000u64 {
+        let media = NegotiatedMedia {
+            codec: Codec::Pcmu,
+            payload_type: 0,
+            telephone_event: Some(101),
+            ptime: 20,
+            direction: Direction::SendRecv,
+            remote_rtp: Some("127.0.0.1:40000".parse().expect("literal address")),
+            remote_rtcp: Some("127.0.0.1:40001".parse().expect("literal address")),
+        };
+        let start = t0 + Duration::from_micros(i * 20);
+        e.add_call(
+            CallMediaId(i),
+            StreamConfig::new(media, "bench", 0),
+            SenderInit::random(),
+            start,
+        );
+    }
+    let mut tick = 0u64;
+    c.bench_function("engine/1000 calls, one 1 ms tick", |b| {
+        b.iter(|| {
+            tick += 1;
+            e.handle_timeout(t0 + Duration::from_millis(tick));
+            let mut n = 0;
+            while let Some(t) = e.poll_transmit() {
+                n += t.bytes.len();
+            }
+            black_box(n)
+        })
+    });
+}
+
+criterion_group!(benches, g711, jitter, wheel, engine);
 criterion_main!(benches);

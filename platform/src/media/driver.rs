@@ -19,7 +19,8 @@
 //!
 //! Text-to-speech requests are served here with the given
 //! [`SpeechSynthesizer`] on tokio's blocking pool; audio files are fetched
-//! by the caller (it owns the fetcher) and decoded on the blocking pool.
+//! by the caller (it owns the fetcher), decoded on the blocking pool and
+//! kept decoded by URL and content.
 
 use std::collections::HashMap;
 use std::io;
@@ -67,8 +68,11 @@ enum Command {
     Update(CallMediaId, Box<NegotiatedMedia>),
     Play(CallMediaId, Box<Play>),
     StopPlay(CallMediaId),
+    ArmSpeech(CallMediaId),
     Record(CallMediaId, Box<RecordRequest>),
     Dtmf(CallMediaId, char),
+    Bridge(CallMediaId, CallMediaId),
+    Unbridge(CallMediaId),
     Close(CallMediaId),
     Decoded(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
     Spoken(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
@@ -84,6 +88,21 @@ enum Command {
 #[derive(Clone)]
 pub struct MediaDriver {
     tx: mpsc::UnboundedSender<Command>,
+    decoded: DecodedCache,
+}
+
+/// Decoded prompts by URL and content hash, so a file played on every call
+/// is decoded and resampled once; weighed in samples.
+type DecodedCache = moka::sync::Cache<(String, u64), Arc<[i16]>>;
+
+/// Decoded audio kept: ten minutes at 8 kHz (about 9.6 MB).
+const DECODED_CACHE_SAMPLES: u64 = 8000 * 600;
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
 }
 
 impl std::fmt::Debug for MediaDriver {
@@ -125,7 +144,13 @@ impl MediaDriver {
                 };
                 rt.block_on(media.run(rx));
             })?;
-        Ok((MediaDriver { tx }, events_rx))
+        let decoded = moka::sync::Cache::builder()
+            .max_capacity(DECODED_CACHE_SAMPLES)
+            .weigher(|_k: &(String, u64), v: &Arc<[i16]>| {
+                u32::try_from(v.len().max(1)).unwrap_or(u32::MAX)
+            })
+            .build();
+        Ok((MediaDriver { tx, decoded }, events_rx))
     }
 
     fn send(&self, c: Command) {
@@ -161,6 +186,11 @@ impl MediaDriver {
         self.send(Command::StopPlay(id));
     }
 
+    /// Re-arms speech detection for a new input wait.
+    pub fn arm_speech_detection(&self, id: CallMediaId) {
+        self.send(Command::ArmSpeech(id));
+    }
+
     /// Records.
     pub fn record(&self, id: CallMediaId, request: RecordRequest) {
         self.send(Command::Record(id, Box::new(request)));
@@ -169,6 +199,16 @@ impl MediaDriver {
     /// Sends a DTMF key as RFC 4733 events.
     pub fn send_dtmf(&self, id: CallMediaId, digit: char) {
         self.send(Command::Dtmf(id, digit));
+    }
+
+    /// Relays audio between two calls (bridge transfer).
+    pub fn bridge(&self, a: CallMediaId, b: CallMediaId) {
+        self.send(Command::Bridge(a, b));
+    }
+
+    /// Ends a bridge.
+    pub fn unbridge(&self, id: CallMediaId) {
+        self.send(Command::Unbridge(id));
     }
 
     /// Closes the call's sockets (after an RTCP BYE).
@@ -190,12 +230,18 @@ impl MediaDriver {
             self.send(Command::Decoded(id, play, request, Err(())));
             return;
         };
+        let cache = self.decoded.clone();
         let decode = move || {
-            let result = audio::decode(&bytes, content_type.as_deref(), Some(url.path()))
-                .map(Arc::from)
-                .map_err(
-                    |e| tracing::debug!(%url, error = %e, "audio file not playable; fallback"),
-                );
+            let key = (url.as_str().to_string(), content_hash(&bytes));
+            let result = match cache.get(&key) {
+                Some(hit) => Ok(hit),
+                None => audio::decode(&bytes, content_type.as_deref(), Some(url.path()))
+                    .map(Arc::from)
+                    .inspect(|samples: &Arc<[i16]>| cache.insert(key, samples.clone()))
+                    .map_err(|e| {
+                        tracing::debug!(%url, error = %e, "audio file not playable; fallback");
+                    }),
+            };
             let _ = tx.send(Command::Decoded(id, play, request, result));
         };
         match tokio::runtime::Handle::try_current() {
@@ -370,12 +416,15 @@ impl MediaLoop {
             Command::Update(id, media) => self.engine.update_call(id, *media),
             Command::Play(id, play) => self.engine.start_play(id, &play),
             Command::StopPlay(id) => self.engine.stop_play(id),
+            Command::ArmSpeech(id) => self.engine.arm_speech_detection(id),
             Command::Record(id, req) => self.engine.start_record(id, &req),
             Command::Dtmf(id, d) => {
                 if !self.engine.send_dtmf(id, d) {
                     tracing::debug!(call = id.0, digit = %d, "telephone-event not negotiated");
                 }
             }
+            Command::Bridge(a, b) => self.engine.bridge(a, b),
+            Command::Unbridge(id) => self.engine.unbridge(id),
             Command::Close(id) => {
                 if let Some(bye) = self.engine.remove_call(id)
                     && let Some(s) = self.calls.get(&id)
@@ -416,6 +465,92 @@ mod tests {
     use crate::sdp::{Codec, Direction};
     use std::time::Duration;
     use vxp_interpreter::vxml::session::{BargeinType, PromptPart, QueuedPrompt};
+
+    #[tokio::test]
+    async fn fetched_audio_is_decoded_and_played() {
+        let (media, mut events) = MediaDriver::spawn(
+            MediaDriverConfig {
+                bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                rtp_ports: 0..=0,
+            },
+            Arc::new(ToneSynthesizer),
+        )
+        .unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let id = CallMediaId(2);
+        media.open(id).await.unwrap();
+        media.start(
+            id,
+            StreamConfig::new(
+                NegotiatedMedia {
+                    codec: Codec::Pcmu,
+                    payload_type: 0,
+                    telephone_event: None,
+                    ptime: 20,
+                    direction: Direction::SendRecv,
+                    remote_rtp: Some(peer.local_addr().unwrap()),
+                    remote_rtcp: None,
+                },
+                "vxp@test",
+                0,
+            ),
+        );
+        let url = Url::parse("http://apps/hello.ul").unwrap();
+        media.play(
+            id,
+            Play {
+                id: PlayId(3),
+                prompts: vec![QueuedPrompt {
+                    parts: vec![PromptPart::Audio {
+                        src: Some(url.clone()),
+                        fallback: vec![],
+                    }],
+                    bargein: true,
+                    bargeintype: BargeinType::Speech,
+                    timeout: None,
+                    lang: None,
+                    loc: None,
+                }],
+            },
+        );
+        let ev = tokio::time::timeout(Duration::from_secs(2), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let MediaEvent::Render {
+            call,
+            play,
+            request:
+                RenderRequest::Fetch {
+                    id: req,
+                    url: asked,
+                },
+        } = ev
+        else {
+            panic!("expected a fetch, got {ev:?}");
+        };
+        assert_eq!(asked, url);
+        // 100 ms of loud µ-law (code 0x80).
+        media.deliver_audio(
+            call,
+            play,
+            req,
+            Some((Arc::from(vec![0x80u8; 800]), None, url)),
+        );
+        let mut loud = 0;
+        let mut buf = [0u8; 2048];
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(300), peer.recv_from(&mut buf)).await
+        {
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            loud += usize::from(p.payload.iter().all(|&b| b == 0x80));
+            if loud == 5 {
+                break;
+            }
+        }
+        assert_eq!(loud, 5);
+        media.close(id);
+    }
 
     #[tokio::test]
     async fn loopback_call_plays_paced_rtp_and_hears_dtmf() {

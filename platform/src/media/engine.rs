@@ -101,7 +101,8 @@ pub enum MediaEvent {
         /// The outcome.
         result: RecordResult,
     },
-    /// The caller started speaking (for speech barge-in).
+    /// The caller started speaking (for speech barge-in); reported once
+    /// until detection is re-armed.
     SpeechStarted {
         /// The call.
         call: CallMediaId,
@@ -122,7 +123,15 @@ struct CallMedia {
     vad: EnergyDetector,
     frame: Vec<i16>,
     heard: Vec<i16>,
+    /// The call whose audio this one hears (bridge transfer).
+    bridge: Option<CallMediaId>,
+    /// Samples received on the bridged call, waiting to be sent here.
+    relay_in: VecDeque<i16>,
 }
+
+/// Relay backlog kept at most (200 ms): older samples are dropped so the
+/// two legs' clocks drifting apart cannot build up delay.
+const MAX_RELAY: usize = 1600;
 
 /// Every call's media on one timing path.
 #[derive(Debug)]
@@ -133,6 +142,7 @@ pub struct MediaEngine {
     events: VecDeque<MediaEvent>,
     transmits: VecDeque<CallTransmit>,
     due: Vec<(CallMediaId, u64)>,
+    relay: Vec<i16>,
     render: RenderConfig,
 }
 
@@ -146,6 +156,7 @@ impl MediaEngine {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             due: Vec::new(),
+            relay: Vec::new(),
             render: RenderConfig::default(),
         }
     }
@@ -181,12 +192,45 @@ impl MediaEngine {
                 vad: EnergyDetector::new(VadConfig::default()),
                 frame: Vec::new(),
                 heard: Vec::new(),
+                bridge: None,
+                relay_in: VecDeque::new(),
             },
         );
     }
 
+    /// Connects two calls' audio both ways (a bridge transfer): each sends
+    /// what the other receives, unless it is playing a prompt (e.g.
+    /// `transferaudio`) or recording.
+    pub fn bridge(&mut self, a: CallMediaId, b: CallMediaId) {
+        if a == b || !self.calls.contains_key(&a) || !self.calls.contains_key(&b) {
+            return;
+        }
+        self.unbridge(a);
+        self.unbridge(b);
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(c) = self.calls.get_mut(&x) {
+                c.bridge = Some(y);
+            }
+        }
+    }
+
+    /// Disconnects a bridge (either side names it).
+    pub fn unbridge(&mut self, id: CallMediaId) {
+        let Some(other) = self.calls.get_mut(&id).and_then(|c| {
+            c.relay_in.clear();
+            c.bridge.take()
+        }) else {
+            return;
+        };
+        if let Some(o) = self.calls.get_mut(&other) {
+            o.relay_in.clear();
+            o.bridge = None;
+        }
+    }
+
     /// Ends a call's stream; returns its RTCP BYE.
     pub fn remove_call(&mut self, id: CallMediaId) -> Option<CallTransmit> {
+        self.unbridge(id);
         let call = self.calls.remove(&id)?;
         call.stream.bye().map(|t| CallTransmit {
             call: id,
@@ -216,6 +260,7 @@ impl MediaEngine {
                 stopped: true,
             });
         }
+        c.vad = EnergyDetector::new(VadConfig::default());
         let mut r = PromptRenderer::new(play, self.render);
         while let Some(request) = r.poll_request() {
             self.events.push_back(MediaEvent::Render {
@@ -261,6 +306,14 @@ impl MediaEngine {
             && *p == play
         {
             r.handle_speech(req, result);
+        }
+    }
+
+    /// Re-arms speech detection: the next speech start is reported again
+    /// (call when a new input wait begins; `start_play` does it too).
+    pub fn arm_speech_detection(&mut self, id: CallMediaId) {
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.vad = EnergyDetector::new(VadConfig::default());
         }
     }
 
@@ -346,19 +399,29 @@ impl MediaEngine {
             if c.generation != generation {
                 continue;
             }
-            Self::tick(id, c, now, &mut self.events, &mut self.transmits);
+            let heard = Self::tick(id, c, now, &mut self.events, &mut self.transmits);
             self.wheel.insert(c.stream.next_send(), (id, generation));
+            if heard && let Some(other) = c.bridge {
+                self.relay.clear();
+                self.relay.extend_from_slice(&c.heard);
+                if let Some(o) = self.calls.get_mut(&other) {
+                    o.relay_in.extend(self.relay.iter().copied());
+                    let excess = o.relay_in.len().saturating_sub(MAX_RELAY);
+                    o.relay_in.drain(..excess);
+                }
+            }
         }
         self.due = due;
     }
 
+    /// One frame time of one call; true when audio was received.
     fn tick(
         id: CallMediaId,
         c: &mut CallMedia,
         now: Instant,
         events: &mut VecDeque<MediaEvent>,
         transmits: &mut VecDeque<CallTransmit>,
-    ) {
+    ) -> bool {
         let n = c.stream.frame_samples();
         c.frame.clear();
         c.frame.resize(n, 0);
@@ -392,6 +455,13 @@ impl MediaEngine {
         } else if let Some(rec) = c.recorder.as_mut() {
             have_audio = rec.next_beep_frame(&mut c.frame);
         }
+        if !have_audio && c.bridge.is_some() && !c.relay_in.is_empty() {
+            let k = c.relay_in.len().min(n);
+            for (dst, src) in c.frame.iter_mut().zip(c.relay_in.drain(..k)) {
+                *dst = src;
+            }
+            have_audio = true;
+        }
         let frame = have_audio.then_some(c.frame.as_slice());
         if let Some(t) = c.stream.handle_send_tick(frame, now) {
             transmits.push_back(CallTransmit {
@@ -424,6 +494,7 @@ impl MediaEngine {
                 bytes: t.bytes,
             });
         }
+        heard
     }
 
     /// The next datagram to send.
@@ -541,6 +612,100 @@ mod tests {
             play: PlayId(5),
             stopped: false
         }));
+    }
+
+    #[test]
+    fn speech_start_is_reported_once_per_arming() {
+        let t0 = Instant::now();
+        let mut e = MediaEngine::new(t0);
+        let id = CallMediaId(3);
+        e.add_call(
+            id,
+            StreamConfig::new(negotiated(), "vxp", 0),
+            SenderInit::random(),
+            t0,
+        );
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut now = t0;
+        let mut starts = 0;
+        for seq in 0..60u16 {
+            if seq == 30 {
+                e.arm_speech_detection(id);
+            }
+            let mut buf = Vec::new();
+            RtpHeader {
+                marker: false,
+                payload_type: 8,
+                sequence: seq,
+                timestamp: u32::from(seq) * 160,
+                ssrc: 11,
+            }
+            .write(&[0xaa; 160], &mut buf);
+            e.handle_rtp(id, peer, &buf, now);
+            e.handle_timeout(now);
+            while let Some(ev) = e.poll_event() {
+                starts += usize::from(ev == MediaEvent::SpeechStarted { call: id });
+            }
+            now += Duration::from_millis(20);
+        }
+        assert_eq!(starts, 2);
+    }
+
+    #[test]
+    fn bridged_calls_hear_each_other() {
+        let t0 = Instant::now();
+        let mut e = MediaEngine::new(t0);
+        let (a, b) = (CallMediaId(1), CallMediaId(2));
+        let mut to_b = negotiated();
+        to_b.remote_rtp = Some("127.0.0.1:50000".parse().unwrap());
+        to_b.remote_rtcp = None;
+        e.add_call(
+            a,
+            StreamConfig::new(negotiated(), "vxp", 0),
+            SenderInit::random(),
+            t0,
+        );
+        e.add_call(
+            b,
+            StreamConfig::new(to_b, "vxp", 0),
+            SenderInit::random(),
+            t0,
+        );
+        e.bridge(a, b);
+        // The caller on A talks: A-law code 0xaa (32256) in every sample.
+        let peer_a: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut now = t0;
+        let mut heard_on_b = 0;
+        for seq in 0..20u16 {
+            let mut buf = Vec::new();
+            RtpHeader {
+                marker: seq == 0,
+                payload_type: 8,
+                sequence: seq,
+                timestamp: u32::from(seq) * 160,
+                ssrc: 11,
+            }
+            .write(&[0xaa; 160], &mut buf);
+            e.handle_rtp(a, peer_a, &buf, now);
+            e.handle_timeout(now);
+            while let Some(t) = e.poll_transmit() {
+                if t.call == b && !t.rtcp {
+                    let p = RtpPacket::parse(&t.bytes).unwrap();
+                    if p.payload.iter().all(|&x| x == 0xaa) {
+                        heard_on_b += 1;
+                    }
+                }
+            }
+            now += Duration::from_millis(20);
+        }
+        // Three packets of jitter buffer, one frame of relay: the rest is heard.
+        assert!(heard_on_b >= 15, "{heard_on_b}");
+        e.unbridge(b);
+        assert!(
+            e.calls
+                .values()
+                .all(|c| c.bridge.is_none() && c.relay_in.is_empty())
+        );
     }
 
     #[test]

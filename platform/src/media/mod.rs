@@ -52,3 +52,6 @@ pub mod stream;
 pub mod tts;
 pub mod vad;
 pub mod wheel;
+
+#[cfg(test)]
+mod robustness;

@@ -13,6 +13,9 @@ use std::f64::consts::PI;
 const ZERO_CROSSINGS: f64 = 12.0;
 /// Cutoff as a fraction of the lower Nyquist frequency (transition band).
 const CUTOFF: f64 = 0.92;
+/// Rates accepted, in Hz: anything outside is not audio we play, and a huge
+/// rate would make the filter (taps ∝ rate ratio) arbitrarily large.
+const RATES: std::ops::RangeInclusive<u32> = 1000..=192_000;
 /// Largest number of phases accepted (rates with a tiny common divisor
 /// would otherwise need a huge table).
 const MAX_PHASES: u64 = 4096;
@@ -29,7 +32,8 @@ fn blackman(x: f64) -> f64 {
 /// Why a conversion is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResampleError {
-    /// A rate of zero, or rates whose ratio needs too many filter phases.
+    /// A rate outside 1–192 kHz, or rates whose ratio needs too many
+    /// filter phases.
     #[error("cannot resample from {from} Hz to {to} Hz")]
     UnsupportedRatio {
         /// Input rate.
@@ -53,7 +57,7 @@ impl Resampler {
     /// A converter from `from` Hz to `to` Hz.
     pub fn new(from: u32, to: u32) -> Result<Self, ResampleError> {
         let err = ResampleError::UnsupportedRatio { from, to };
-        if from == 0 || to == 0 {
+        if !RATES.contains(&from) || !RATES.contains(&to) {
             return Err(err);
         }
         let g = gcd(u64::from(from), u64::from(to));
@@ -173,6 +177,7 @@ mod tests {
         assert!(Resampler::new(0, 8000).is_err());
         assert!(Resampler::new(8000, 0).is_err());
         assert!(Resampler::new(7919, 8000).is_err());
+        assert!(Resampler::new(4_000_000_000, 8000).is_err());
         assert_eq!(
             Resampler::new(11_025, 8000).unwrap().process(&[]),
             Vec::<i16>::new()

@@ -197,10 +197,18 @@ impl MediaStream {
     /// next send is one ptime after the previous one, not after `now`, so
     /// pacing does not drift.
     pub fn handle_send_tick(&mut self, frame: Option<&[i16]>, now: Instant) -> Option<Transmit> {
-        self.next_send += self.ptime();
-        if self.next_send + self.ptime() < now {
-            // The driver stalled: skip ahead rather than burst.
+        let due = self.next_send;
+        if now >= due + self.ptime() {
+            // The driver stalled a whole frame or more: skip ahead rather
+            // than burst, and move the timestamp over the frames not sent so
+            // the peer's playout stays in step with the real time.
+            let missed = (now - due).as_millis() / self.ptime().as_millis().max(1);
+            for _ in 0..missed.min(500) {
+                self.sender.skip_frame();
+            }
             self.next_send = now + self.ptime();
+        } else {
+            self.next_send = due + self.ptime();
         }
         let to = match self.remote_rtp {
             Some(to) if self.config.media.direction.sends() => to,
@@ -427,6 +435,22 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_tick_skips_ahead_with_the_timestamp() {
+        let t0 = Instant::now();
+        let mut s = stream(t0);
+        let ts = |t: &Transmit| RtpPacket::parse(&t.bytes).unwrap().timestamp;
+        let first = s.handle_send_tick(None, t0).unwrap();
+        assert_eq!(ts(&first), 1000);
+        // The next tick comes 100 ms late instead of at 20 ms.
+        let late = t0 + Duration::from_millis(120);
+        let t = s.handle_send_tick(None, late).unwrap();
+        assert_eq!(s.next_send(), late + Duration::from_millis(20));
+        let p = RtpPacket::parse(&t.bytes).unwrap();
+        assert_eq!(p.timestamp, 1000 + 6 * 160);
+        assert!(p.marker);
+    }
+
+    #[test]
     fn receives_audio_dtmf_and_latches() {
         let t0 = Instant::now();
         let mut s = stream(t0);
@@ -481,6 +505,54 @@ mod tests {
         // Truncated garbage is ignored.
         s.handle_rtp(nat, &[0x80, 0], t0);
         s.handle_rtcp(nat, &[0x80, 200, 0, 9], t0);
+    }
+
+    /// The RTP of sipp's shipped `dtmf_2833_1.pcap` and `dtmf_2833_2.pcap`
+    /// (keys 1 and 2, payload type 101; the three end packets repeat the
+    /// sequence number).
+    const SIPP_DTMF: [&str; 20] = [
+        "80e51f30000033e00e05384e010a0000",
+        "80651f31000033e00e05384e010a0140",
+        "80651f32000033e00e05384e010a0280",
+        "80651f33000033e00e05384e010a03c0",
+        "80651f34000033e00e05384e010a0500",
+        "80651f35000033e00e05384e010a0640",
+        "80651f36000033e00e05384e010a0780",
+        "80651f37000033e00e05384e018a08c0",
+        "80651f37000033e00e05384e018a08c0",
+        "80651f37000033e00e05384e018a08c0",
+        "80e51f6a00005aa00e05384e020a0000",
+        "80651f6b00005aa00e05384e020a0140",
+        "80651f6c00005aa00e05384e020a0280",
+        "80651f6d00005aa00e05384e020a03c0",
+        "80651f6e00005aa00e05384e020a0500",
+        "80651f6f00005aa00e05384e020a0640",
+        "80651f7000005aa00e05384e020a0780",
+        "80651f7100005aa00e05384e028a08c0",
+        "80651f7100005aa00e05384e028a08c0",
+        "80651f7100005aa00e05384e028a08c0",
+    ];
+
+    #[test]
+    fn sipp_rfc4733_capture_gives_two_digits() {
+        let t0 = Instant::now();
+        let mut s = stream(t0);
+        let from: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        for hex in SIPP_DTMF {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            s.handle_rtp(from, &bytes, t0);
+        }
+        let digits: String = std::iter::from_fn(|| s.poll_event())
+            .filter_map(|e| match e {
+                StreamEvent::Dtmf(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(digits, "12");
+        assert_eq!(s.stats().duplicates, 4);
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! hands the samples to the [`PromptRenderer`](super::render::PromptRenderer),
 //! never on the media timing path.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::audio;
 
@@ -61,6 +62,14 @@ pub enum TtsError {
         /// What it printed on stderr.
         stderr: String,
     },
+    /// The program ran longer than allowed and was killed.
+    #[error("{program} did not finish within {after:?}")]
+    Timeout {
+        /// The program.
+        program: String,
+        /// The limit.
+        after: Duration,
+    },
     /// Its output was not audio we can decode.
     #[error("synthesizer output: {0}")]
     Audio(#[from] audio::AudioError),
@@ -76,13 +85,15 @@ pub trait SpeechSynthesizer: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct EspeakSynthesizer {
     program: String,
+    timeout: Duration,
 }
+
+/// How long one synthesis may run before the program is killed.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for EspeakSynthesizer {
     fn default() -> Self {
-        EspeakSynthesizer {
-            program: "espeak-ng".into(),
-        }
+        EspeakSynthesizer::with_program("espeak-ng")
     }
 }
 
@@ -91,7 +102,14 @@ impl EspeakSynthesizer {
     pub fn with_program(program: impl Into<String>) -> Self {
         EspeakSynthesizer {
             program: program.into(),
+            timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// Changes the time limit of one synthesis (30 s by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The espeak-ng voice for an `xml:lang` value: the language tag
@@ -142,21 +160,70 @@ impl SpeechSynthesizer for EspeakSynthesizer {
                 program: self.program.clone(),
                 source,
             })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A write error shows up as the program's own failure below.
-            let _ = stdin.write_all(request.text.as_bytes());
-        }
-        let out = child.wait_with_output().map_err(|source| TtsError::Spawn {
-            program: self.program.clone(),
-            source,
-        })?;
-        if !out.status.success() {
+        // Text in, audio out and diagnostics each get their own thread: a
+        // long prompt fills the pipes both ways while the program runs.
+        let stdin = child.stdin.take();
+        let text = request.text.clone();
+        let writer = std::thread::spawn(move || {
+            if let Some(mut stdin) = stdin {
+                // A write error shows up as the program's own failure below.
+                let _ = stdin.write_all(text.as_bytes());
+            }
+        });
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(TtsError::Timeout {
+                        program: self.program.clone(),
+                        after: self.timeout,
+                    });
+                }
+                Err(source) => {
+                    return Err(TtsError::Spawn {
+                        program: self.program.clone(),
+                        source,
+                    });
+                }
+            }
+        };
+        let _ = writer.join();
+        let out_stdout = stdout.join().unwrap_or_default();
+        let out_stderr = stderr.join().unwrap_or_default();
+        if !status.success() {
             return Err(TtsError::Failed {
                 program: self.program.clone(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                stderr: String::from_utf8_lossy(&out_stderr).trim().to_string(),
             });
         }
-        match audio::decode(&out.stdout, Some("audio/wav"), None) {
+        match audio::decode(&out_stdout, Some("audio/wav"), None) {
             Ok(s) => Ok(s.into()),
             // Nothing to say (punctuation only): an empty prompt.
             Err(audio::AudioError::Empty) => Ok(Arc::from(Vec::new())),
@@ -291,6 +358,36 @@ mod tests {
             .synthesize(&SpeechRequest::new("x", None))
             .unwrap_err();
         assert!(matches!(e, TtsError::Spawn { .. }));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hung_program_is_killed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("vxp-tts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("hang.sh");
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 10\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let started = Instant::now();
+        let e = EspeakSynthesizer::with_program(script.to_string_lossy())
+            .with_timeout(Duration::from_millis(200))
+            .synthesize(&SpeechRequest::new("x", None))
+            .unwrap_err();
+        assert!(matches!(e, TtsError::Timeout { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn espeak_speaks_long_text() {
+        // Several seconds of speech: more than a pipe buffer each way.
+        let text = "This sentence is spoken several times to fill the pipes. ".repeat(40);
+        match EspeakSynthesizer::default().synthesize(&SpeechRequest::new(text, None)) {
+            Ok(s) => assert!(s.len() > 8000 * 30, "{}", s.len()),
+            Err(TtsError::Spawn { .. }) if std::env::var_os("CI").is_none() => {}
+            Err(e) => panic!("espeak-ng: {e}"),
+        }
     }
 
     #[test]
