@@ -432,3 +432,51 @@ pub fn sipp(target: SocketAddr, scenario: &str, service: &str, tcp: bool) -> (bo
         format!("{stderr}\n--- messages ---\n{log}"),
     )
 }
+
+/// Writes a VoiceXML page into `dir` and returns its `file:` URL (for a
+/// routing table entry).
+pub fn page(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "<?xml version=\"1.0\"?>\n<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">\n{body}\n</vxml>\n"
+        ),
+    )
+    .expect("page written");
+    url::Url::from_file_path(&path)
+        .expect("absolute path")
+        .to_string()
+}
+
+/// Starts a sipp user-agent server running `scenario` on `port`, in the
+/// background; wait for it with [`Child::wait_with_output`].
+pub fn sipp_server(scenario: &str, port: u16) -> Child {
+    let dir = scratch(&format!("sipp-{scenario}"));
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("interop/sipp")
+        .join(format!("{scenario}.xml"));
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(&file)
+        .args(["-m", "1", "-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-mp", &free_port().to_string()])
+        .args([
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_msg",
+            "-message_file",
+        ])
+        .arg(dir.join("messages.log"))
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp starts");
+    // sipp binds its port before reading the scenario's first message.
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}

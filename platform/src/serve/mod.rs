@@ -185,6 +185,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         media,
         calls: HashMap::new(),
         by_sip: HashMap::new(),
+        by_leg: HashMap::new(),
         next_key: 1,
         config,
     };
@@ -206,6 +207,24 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
 enum Transferring {
     /// REFER sent.
     Blind,
+    /// An outbound leg to the destination, relayed to the caller once it answers.
+    Bridge(Box<BridgeLeg>),
+}
+
+/// The far-end leg of a bridge transfer (VoiceXML 2.1 §2.3.7.2).
+#[derive(Debug)]
+struct BridgeLeg {
+    sip: CallId,
+    media: CallMediaId,
+    sdp: OfferAnswer,
+    /// When the far end answered.
+    connected: Option<Instant>,
+    /// `connecttimeout` (before the answer) or `maxtime` (after) expiry.
+    deadline: Option<Instant>,
+    maxtime: Option<std::time::Duration>,
+    /// The result to report when the leg's end is confirmed (set when we
+    /// end it ourselves).
+    ending: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -239,6 +258,8 @@ struct Signalling {
     media: MediaDriver,
     calls: HashMap<CallKey, Call>,
     by_sip: HashMap<CallId, CallKey>,
+    /// Bridge legs by their SIP call, to the caller's call.
+    by_leg: HashMap<CallId, CallKey>,
     next_key: u64,
     config: ServeConfig,
 }
@@ -254,16 +275,20 @@ impl Signalling {
         loop {
             let deadline = self.ua.poll_timeout();
             let ring_until = self.ringing.iter().map(|r| r.at).min();
+            let bridge_until = self.bridge_deadline();
             tokio::select! {
                 _ = &mut stop => break,
                 received = inbound.recv() => match received {
                     Some(m) => self.ua.handle_datagram(&m.bytes, m.from, m.transport, Instant::now()),
                     None => break,
                 },
-                Some((key, action)) = actions.recv() => self.handle_action(key, action),
+                Some((key, action)) = actions.recv() => self.handle_action(key, action).await,
                 Some(event) = media_events.recv() => self.handle_media(event),
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.ua.handle_timeout(Instant::now());
+                }
+                () = sleep_until(bridge_until), if bridge_until.is_some() => {
+                    self.handle_bridge_timeout(Instant::now());
                 }
                 () = sleep_until(ring_until), if ring_until.is_some() => {
                     let now = Instant::now();
@@ -302,6 +327,12 @@ impl Signalling {
         actions: &mpsc::UnboundedSender<(CallKey, CallAction)>,
     ) {
         let now = Instant::now();
+        if let Some(leg) = leg_of(&event)
+            && let Some(&key) = self.by_leg.get(&leg)
+        {
+            self.handle_leg_event(key, event, now);
+            return;
+        }
         match event {
             UaEvent::IncomingCall(incoming) => self.incoming(*incoming, actions, now).await,
             UaEvent::CallCancelled { call } | UaEvent::RemoteHangup { call } => {
@@ -477,6 +508,13 @@ impl Signalling {
         if let Some(key) = self.by_sip.remove(&sip) {
             if let Some(call) = self.calls.remove(&key) {
                 let _ = call.events.send(CallEvent::Hangup);
+                if let Some(Transferring::Bridge(leg)) = call.transfer {
+                    // The caller left a bridged call: release the far end too.
+                    self.by_leg.remove(&leg.sip);
+                    let _ = self.ua.hangup(leg.sip, Instant::now());
+                    self.media.unbridge(leg.media);
+                    self.media.close(leg.media);
+                }
             }
             self.media.close(CallMediaId(key.0));
         }
@@ -582,14 +620,14 @@ impl Signalling {
         }
     }
 
-    fn handle_action(&mut self, key: CallKey, action: CallAction) {
+    async fn handle_action(&mut self, key: CallKey, action: CallAction) {
         let now = Instant::now();
         let media_id = CallMediaId(key.0);
         match action {
             CallAction::Play(play) => self.media.play(media_id, *play),
             CallAction::StopPlayback => self.media.stop_play(media_id),
             CallAction::Record(req) => self.media.record(media_id, *req),
-            CallAction::Transfer(req) => self.transfer(key, &req, now),
+            CallAction::Transfer(req) => self.transfer(key, &req, now).await,
             CallAction::Hangup => {
                 if let Some(call) = self.calls.remove(&key) {
                     self.by_sip.remove(&call.sip);
@@ -602,7 +640,7 @@ impl Signalling {
 
     /// `<transfer>` (VoiceXML 2.1 §2.3.7): blind and consultation as REFER
     /// (RFC 3515) to the caller; bridge is not offered yet.
-    fn transfer(&mut self, key: CallKey, req: &TransferRequest, now: Instant) {
+    async fn transfer(&mut self, key: CallKey, req: &TransferRequest, now: Instant) {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
@@ -635,12 +673,207 @@ impl Signalling {
                 }
             }
             TransferType::Bridge => {
-                let _ = call.events.send(fail(
-                    "error.unsupported.transfer.bridge",
-                    "bridge transfers are not available on this platform yet".into(),
-                ));
+                let events = call.events.clone();
+                if let Err((event, message)) = self.start_bridge(key, req, now).await {
+                    let _ = events.send(fail(event, message));
+                }
             }
         }
+    }
+
+    /// Calls the destination of a bridge transfer; the caller's audio is
+    /// relayed once it answers.
+    async fn start_bridge(
+        &mut self,
+        key: CallKey,
+        req: &TransferRequest,
+        now: Instant,
+    ) -> Result<(), (&'static str, String)> {
+        let to = Uri::parse(&req.dest).map_err(|e| {
+            (
+                "error.connection.baddestination",
+                format!("{}: {e}", req.dest),
+            )
+        })?;
+        let leg_media = CallMediaId(self.next_key);
+        self.next_key += 1;
+        let port = self.media.open(leg_media).await.map_err(|e| {
+            (
+                "error.noresource",
+                format!("no RTP port for the transfer: {e}"),
+            )
+        })?;
+        let mut sdp = OfferAnswer::new(
+            LocalMedia {
+                address: self.config.rtp.address,
+                rtp_port: port,
+            },
+            Capabilities::default(),
+            leg_media.0,
+        );
+        let offer = sdp.create_offer();
+        let leg = match self
+            .ua
+            .invite(to, None, offer.to_string().into_bytes(), now)
+        {
+            Ok(leg) => leg,
+            Err(err) => {
+                self.media.close(leg_media);
+                return Err(("error.connection.noroute", format!("{}: {err}", req.dest)));
+            }
+        };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return Ok(());
+        };
+        let connecttimeout = if req.connecttimeout.is_zero() {
+            std::time::Duration::from_secs(30)
+        } else {
+            req.connecttimeout
+        };
+        call.transfer = Some(Transferring::Bridge(Box::new(BridgeLeg {
+            sip: leg,
+            media: leg_media,
+            sdp,
+            connected: None,
+            deadline: Some(now + connecttimeout),
+            maxtime: (!req.maxtime.is_zero()).then_some(req.maxtime),
+            ending: None,
+        })));
+        self.by_leg.insert(leg, key);
+        tracing::info!(call = %key, dest = %req.dest, "bridge transfer: calling");
+        Ok(())
+    }
+
+    fn bridge_leg(&mut self, key: CallKey) -> Option<&mut BridgeLeg> {
+        match self.calls.get_mut(&key)?.transfer.as_mut()? {
+            Transferring::Bridge(leg) => Some(leg),
+            Transferring::Blind => None,
+        }
+    }
+
+    fn bridge_deadline(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .filter_map(|c| match &c.transfer {
+                Some(Transferring::Bridge(leg)) if leg.ending.is_none() => leg.deadline,
+                _ => None,
+            })
+            .min()
+    }
+
+    /// `connecttimeout` ends an unanswered leg (noanswer), `maxtime` a
+    /// connected one (maxtime_disconnect).
+    fn handle_bridge_timeout(&mut self, now: Instant) {
+        let due: Vec<CallKey> = self
+            .calls
+            .iter()
+            .filter_map(|(k, c)| match &c.transfer {
+                Some(Transferring::Bridge(leg))
+                    if leg.ending.is_none() && leg.deadline.is_some_and(|d| d <= now) =>
+                {
+                    Some(*k)
+                }
+                _ => None,
+            })
+            .collect();
+        for key in due {
+            let Some(leg) = self.bridge_leg(key) else {
+                continue;
+            };
+            leg.ending = Some(if leg.connected.is_some() {
+                "maxtime_disconnect"
+            } else {
+                "noanswer"
+            });
+            leg.deadline = None;
+            let sip = leg.sip;
+            let _ = self.ua.hangup(sip, now);
+        }
+    }
+
+    /// Answer, failure or end of a bridge leg.
+    fn handle_leg_event(&mut self, key: CallKey, event: UaEvent, now: Instant) {
+        let cname = format!("vxp@{}", self.config.rtp.address);
+        let caller_media = CallMediaId(key.0);
+        let Some(leg) = self.bridge_leg(key) else {
+            return;
+        };
+        let status: &'static str = match event {
+            UaEvent::Answered { sdp, .. } => {
+                let answer = sdp
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let negotiated = SessionDescription::parse(&answer)
+                    .map_err(|e| e.to_string())
+                    .and_then(|a| leg.sdp.handle_answer(&a).map_err(|e| e.to_string()));
+                match negotiated {
+                    Ok(media) => {
+                        leg.connected = Some(now);
+                        leg.deadline = leg.maxtime.map(|m| now + m);
+                        let leg_media = leg.media;
+                        self.media.start(
+                            leg_media,
+                            StreamConfig::new(
+                                media,
+                                cname,
+                                ntp_timestamp(std::time::SystemTime::now()),
+                            ),
+                        );
+                        self.media.stop_play(caller_media);
+                        self.media.bridge(caller_media, leg_media);
+                        tracing::info!(call = %key, "bridge transfer: connected");
+                    }
+                    Err(err) => {
+                        tracing::info!(call = %key, error = %err, "bridge leg answer unusable");
+                        leg.ending = Some("unknown");
+                        let sip = leg.sip;
+                        let _ = self.ua.hangup(sip, now);
+                    }
+                }
+                return;
+            }
+            UaEvent::Failed { status, .. } => match (leg.ending, status) {
+                (Some(ending), _) => ending,
+                (None, 486 | 600) => "busy",
+                (None, 408 | 480 | 487) => "noanswer",
+                (None, 503) => "network_busy",
+                (None, _) => "unknown",
+            },
+            UaEvent::RemoteHangup { .. } | UaEvent::Terminated { .. } => {
+                leg.ending.unwrap_or("far_end_disconnect")
+            }
+            _ => return,
+        };
+        let duration = leg.connected.map_or(std::time::Duration::ZERO, |at| {
+            now.saturating_duration_since(at)
+        });
+        let (sip, leg_media) = (leg.sip, leg.media);
+        self.by_leg.remove(&sip);
+        self.media.unbridge(leg_media);
+        self.media.close(leg_media);
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.transfer = None;
+            let _ = call
+                .events
+                .send(CallEvent::TransferResult(TransferResult::Completed {
+                    status: status.into(),
+                    duration,
+                }));
+        }
+        tracing::info!(call = %key, status, "bridge transfer ended");
+    }
+}
+
+/// The SIP call an event is about, for the events a bridge leg produces.
+fn leg_of(event: &UaEvent) -> Option<CallId> {
+    match event {
+        UaEvent::Answered { call, .. }
+        | UaEvent::Failed { call, .. }
+        | UaEvent::RemoteHangup { call }
+        | UaEvent::Terminated { call }
+        | UaEvent::Provisional { call, .. } => Some(*call),
+        _ => None,
     }
 }
 
