@@ -125,3 +125,41 @@ fn a_call_over_tcp() {
     let server = Server::start();
     scenario(&server, "caller_bye", "directory", true);
 }
+
+#[test]
+fn a_dead_page_server_is_a_handled_event_not_silence() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let dir = harness::scratch("deadserver");
+    let dead = harness::free_port();
+    let url = harness::page(
+        &dir,
+        "dead.vxml",
+        &format!(
+            r#"<catch event="error.badfetch"><log label="fetch">failed</log><exit/></catch>
+               <form><block><goto next="http://127.0.0.1:{dead}/next.vxml"/></block></form>"#
+        ),
+    );
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("dead".into(), url);
+    });
+    // The platform hangs up after the handler runs.
+    scenario(&server, "platform_bye", "dead", false);
+    let notes = server.wait_note(Duration::from_secs(10), |n| {
+        matches!(n, CallNote::Ended { .. })
+    });
+    assert!(
+        notes.iter().any(
+            |n| matches!(n, CallNote::Event { name, .. } if name.starts_with("error.badfetch"))
+        ),
+        "{notes:#?}"
+    );
+    assert!(
+        notes.contains(&CallNote::Log {
+            label: Some("fetch".into()),
+            text: "failed".into()
+        }),
+        "{notes:#?}"
+    );
+}

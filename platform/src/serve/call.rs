@@ -383,3 +383,148 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use tokio::sync::{broadcast, mpsc};
+    use vxp_fetcher::FetcherConfig;
+
+    use super::*;
+
+    struct Harness {
+        events: mpsc::UnboundedSender<CallEvent>,
+        actions: mpsc::UnboundedReceiver<(CallKey, CallAction)>,
+        notes: broadcast::Receiver<(CallKey, CallNote)>,
+    }
+
+    /// Starts a call on `page` (written to a scratch file) on the current
+    /// LocalSet.
+    fn start(name: &str, page: &str) -> Harness {
+        let dir = std::env::temp_dir().join(format!("vxp-call-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch");
+        let path = dir.join("page.vxml");
+        std::fs::write(&path, page).expect("page");
+        let url = url::Url::from_file_path(Path::new(&path)).expect("absolute");
+        let fetcher = Fetcher::new(FetcherConfig::default()).expect("fetcher");
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (actions_tx, actions) = mpsc::unbounded_channel();
+        let (notes_tx, notes) = broadcast::channel(64);
+        let channels = CallChannels {
+            events,
+            actions: actions_tx,
+            notes: notes_tx,
+        };
+        tokio::task::spawn_local(run_call(
+            CallKey(1),
+            SessionConfig::new(url),
+            CallFetcher::new(fetcher),
+            channels,
+        ));
+        Harness {
+            events: events_tx,
+            actions,
+            notes,
+        }
+    }
+
+    async fn next_action(h: &mut Harness) -> CallAction {
+        let (_, action) = tokio::time::timeout(Duration::from_secs(5), h.actions.recv())
+            .await
+            .expect("an action in time")
+            .expect("the call is running");
+        action
+    }
+
+    fn notes(h: &mut Harness) -> Vec<CallNote> {
+        std::iter::from_fn(|| h.notes.try_recv().ok().map(|(_, n)| n)).collect()
+    }
+
+    const PAGE: &str = r#"<?xml version="1.0"?>
+<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+  <form>
+    <field name="choice" type="digits?length=1">
+      <prompt>Press a key.</prompt>
+      <filled><log label="key"><value expr="choice"/></log><prompt>Bye.</prompt><exit/></filled>
+    </field>
+  </form>
+</vxml>"#;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn prompts_keys_and_the_hangup_after_the_last_prompt() {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let mut h = start("keys", PAGE);
+                let CallAction::Play(play) = next_action(&mut h).await else {
+                    panic!("the prompt comes first")
+                };
+                assert_eq!(play.prompts[0].spoken_text(), "Press a key.");
+                h.events
+                    .send(CallEvent::PlayDone(play.id))
+                    .expect("call alive");
+                h.events.send(CallEvent::Dtmf('7')).expect("call alive");
+                let CallAction::Play(bye) = next_action(&mut h).await else {
+                    panic!("the goodbye prompt")
+                };
+                // The BYE waits for the last prompt to be played.
+                assert!(
+                    tokio::time::timeout(Duration::from_millis(200), h.actions.recv())
+                        .await
+                        .is_err(),
+                    "no hangup before the prompt is done"
+                );
+                h.events
+                    .send(CallEvent::PlayDone(bye.id))
+                    .expect("call alive");
+                assert!(matches!(next_action(&mut h).await, CallAction::Hangup));
+                let notes = notes(&mut h);
+                assert!(notes.contains(&CallNote::Dtmf('7')), "{notes:?}");
+                assert!(
+                    notes.contains(&CallNote::Log {
+                        label: Some("key".into()),
+                        text: "7".into()
+                    }),
+                    "{notes:?}"
+                );
+                assert!(
+                    notes.contains(&CallNote::Ended { how: "exit".into() }),
+                    "{notes:?}"
+                );
+            })
+            .await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_caller_hangup_is_the_hangup_event_and_no_bye() {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let mut h = start("hangup", PAGE);
+                let CallAction::Play(play) = next_action(&mut h).await else {
+                    panic!("the prompt comes first")
+                };
+                h.events.send(CallEvent::PlayDone(play.id)).expect("call alive");
+                h.events.send(CallEvent::Hangup).expect("call alive");
+                // The task ends without asking for a BYE: the channel closes.
+                let rest = tokio::time::timeout(Duration::from_secs(5), async {
+                    let mut rest = Vec::new();
+                    while let Some((_, a)) = h.actions.recv().await {
+                        rest.push(a);
+                    }
+                    rest
+                })
+                .await
+                .expect("the call ends");
+                assert!(!rest.iter().any(|a| matches!(a, CallAction::Hangup)), "{rest:?}");
+                let notes = notes(&mut h);
+                assert!(
+                    notes.iter().any(|n| matches!(n, CallNote::Event { name, .. } if name == "connection.disconnect.hangup")),
+                    "{notes:?}"
+                );
+            })
+            .await;
+    }
+}
