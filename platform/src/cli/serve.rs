@@ -85,6 +85,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let server = serve::start(config).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "sip udp {}", server.sip)?;
+        if let Some(tcp) = server.sip_tcp {
+            writeln!(out, "sip tcp {tcp}")?;
+        }
         if let Some(http) = server.http {
             writeln!(out, "http {http}")?;
         }

@@ -308,7 +308,10 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                 }
                 Output::Disconnect { .. } => ended_note(&note, &mut ended, "disconnect"),
                 Output::Exit { .. } => ended_note(&note, &mut ended, "exit"),
-                Output::Error { event, .. } => ended_note(&note, &mut ended, &event),
+                Output::Error { event, message } => {
+                    tracing::warn!(%event, %message, "the application ended on an error");
+                    ended_note(&note, &mut ended, &event);
+                }
             }
         }
         let finished = session.is_finished();
