@@ -42,7 +42,8 @@ use url::Url;
 use vxp_fetcher::{Fetcher, FetcherConfig};
 use vxp_interpreter::script::Originator;
 use vxp_interpreter::vxml::session::{
-    SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
+    BargeinType, Play, PlayId, PromptPart, QueuedPrompt, SessionConfig, SessionInfo,
+    TransferRequest, TransferResult, TransferType,
 };
 
 pub use call::{CallAction, CallEvent, CallKey, CallNote};
@@ -740,6 +741,27 @@ impl Signalling {
             ending: None,
         })));
         self.by_leg.insert(leg, key);
+        if let Some(audio) = &req.transferaudio {
+            // Played to the caller until the far end answers; its completion
+            // is not the session's business (an id the session never issued).
+            self.media.play(
+                CallMediaId(key.0),
+                Play {
+                    id: PlayId(u64::MAX - key.0),
+                    prompts: vec![QueuedPrompt {
+                        parts: vec![PromptPart::Audio {
+                            src: Some(audio.clone()),
+                            fallback: Vec::new(),
+                        }],
+                        bargein: false,
+                        bargeintype: BargeinType::default(),
+                        timeout: None,
+                        lang: None,
+                        loc: None,
+                    }],
+                },
+            );
+        }
         tracing::info!(call = %key, dest = %req.dest, "bridge transfer: calling");
         Ok(())
     }
