@@ -92,8 +92,8 @@ pub struct IncomingCall {
     pub contact: Option<NameAddr>,
     /// The SIP Call-ID.
     pub sip_call_id: String,
-    /// Every header field in order, names as received (for
-    /// `session.connection.protocol.sip.headers`).
+    /// Every header field in order, compact names expanded (`f` → `From`),
+    /// values verbatim (for `session.connection.protocol.sip.headers`).
     pub headers: Vec<(String, String)>,
     /// The offer body, if the INVITE had one.
     pub sdp: Option<Vec<u8>>,
@@ -284,11 +284,12 @@ struct Call {
     remote_cseq: Option<u32>,
     /// Where in-dialog requests go.
     peer: SocketAddr,
+    /// Where the initial INVITE came from (2xx retransmissions go there, §17.2.1).
+    source: SocketAddr,
     transport: Transport,
     /// UAS: the INVITE and its transaction; UAC: the INVITE we sent.
     invite: Option<Request>,
     invite_server: Option<ServerKey>,
-    invite_client: Option<ClientKey>,
     got_provisional: bool,
     cancel_when_provisional: bool,
     bye_after_ack: bool,
@@ -301,6 +302,8 @@ struct Call {
 enum Purpose {
     Invite,
     ReInvite,
+    /// A re-INVITE already answered with 2xx: later 2xx are retransmissions to re-ACK.
+    ReInviteAnswered,
     Bye,
     Cancel,
     Other(Method),
@@ -381,7 +384,7 @@ impl UserAgent {
                 no_ack.push(*id);
             } else if r.next <= now {
                 self.tx
-                    .send_stateless(r.bytes.clone(), call.peer, call.transport);
+                    .send_stateless(r.bytes.clone(), call.source, call.transport);
                 r.next = now + r.interval;
                 r.interval = (r.interval * 2).min(t2);
             }
@@ -516,7 +519,12 @@ impl UserAgent {
             headers: req
                 .headers
                 .iter()
-                .map(|h| (h.name.clone(), h.value.clone()))
+                .map(|h| {
+                    (
+                        super::header::full_name(&h.name).to_owned(),
+                        h.value.clone(),
+                    )
+                })
                 .collect(),
             sdp,
             remote: from,
@@ -530,7 +538,12 @@ impl UserAgent {
             remote_tag: Some(remote_tag),
             local,
             remote: from_addr,
-            peer: route_destination(&[], &remote_target, transport).unwrap_or(from),
+            // Over TCP the caller's connection is reused for our requests too.
+            peer: match transport {
+                Transport::Tcp => from,
+                Transport::Udp => route_destination(&[], &remote_target).unwrap_or(from),
+            },
+            source: from,
             remote_target,
             // The UAS keeps Record-Route in order (§12.1.1).
             route_set: req.headers.all("Record-Route").map(str::to_owned).collect(),
@@ -539,7 +552,6 @@ impl UserAgent {
             transport,
             invite: Some(req),
             invite_server: Some(key.clone()),
-            invite_client: None,
             got_provisional: false,
             cancel_when_provisional: false,
             bye_after_ack: false,
@@ -624,6 +636,11 @@ impl UserAgent {
         {
             // A target refresh (§12.2.2).
             call.remote_target = c.uri;
+            if call.transport == Transport::Udp
+                && let Some(dest) = route_destination(&call.route_set, &call.remote_target)
+            {
+                call.peer = dest;
+            }
         }
         match req.method {
             Method::Bye => {
@@ -689,7 +706,7 @@ impl UserAgent {
                     let Some((id, purpose)) = self.clients.remove(&key) else {
                         continue;
                     };
-                    self.client_final(id, purpose, 408, None, now);
+                    self.client_final(id, purpose, 408, now);
                 }
                 TxEvent::NoAck(key) => {
                     tracing::debug!(branch = %key.branch, "no ACK for a final non-2xx response");
@@ -702,13 +719,21 @@ impl UserAgent {
         let Some((id, purpose)) = self.clients.get(&key).cloned() else {
             return;
         };
-        if resp.status >= 200 && !matches!(purpose, Purpose::Invite | Purpose::ReInvite) {
+        if resp.status >= 200
+            && !matches!(
+                purpose,
+                Purpose::Invite | Purpose::ReInvite | Purpose::ReInviteAnswered
+            )
+        {
             self.clients.remove(&key);
         }
         let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
         match purpose {
             Purpose::Invite => self.handle_invite_response(id, &key, resp, now),
+            Purpose::ReInviteAnswered => self.send_ack_2xx(id, &resp),
             Purpose::ReInvite if (200..300).contains(&resp.status) => {
+                self.clients
+                    .insert(key.clone(), (id, Purpose::ReInviteAnswered));
                 self.send_ack_2xx(id, &resp);
                 if self
                     .calls
@@ -721,7 +746,7 @@ impl UserAgent {
             }
             Purpose::ReInvite if resp.status >= 300 => {
                 self.clients.remove(&key);
-                self.client_final(id, Purpose::ReInvite, resp.status, None, now);
+                self.client_final(id, Purpose::ReInvite, resp.status, now);
             }
             Purpose::Other(Method::Refer) if resp.status >= 200 => {
                 let done = resp.status >= 300;
@@ -731,7 +756,7 @@ impl UserAgent {
                     done,
                 });
             }
-            p if resp.status >= 200 => self.client_final(id, p, resp.status, sdp, now),
+            p if resp.status >= 200 => self.client_final(id, p, resp.status, now),
             _ => {}
         }
     }
@@ -782,8 +807,8 @@ impl UserAgent {
                         .into_iter()
                         .rev()
                         .collect();
-                    if let Some(dest) =
-                        route_destination(&call.route_set, &call.remote_target, call.transport)
+                    if call.transport == Transport::Udp
+                        && let Some(dest) = route_destination(&call.route_set, &call.remote_target)
                     {
                         call.peer = dest;
                     }
@@ -810,14 +835,7 @@ impl UserAgent {
         }
     }
 
-    fn client_final(
-        &mut self,
-        id: CallId,
-        purpose: Purpose,
-        status: u16,
-        _sdp: Option<Vec<u8>>,
-        now: Instant,
-    ) {
+    fn client_final(&mut self, id: CallId, purpose: Purpose, status: u16, now: Instant) {
         match purpose {
             Purpose::Invite => {
                 if self.calls.contains_key(&id) {
@@ -825,7 +843,7 @@ impl UserAgent {
                     self.events.push_back(UaEvent::Failed { call: id, status });
                 }
             }
-            Purpose::ReInvite => {
+            Purpose::ReInvite | Purpose::ReInviteAnswered => {
                 if (200..300).contains(&status) {
                     return;
                 }
@@ -969,11 +987,9 @@ impl UserAgent {
         if c.phase != Phase::Confirmed {
             return Err(UaError::InvalidState("re-INVITE"));
         }
-        if self
-            .clients
-            .values()
-            .any(|(id, p)| *id == call && matches!(p, Purpose::ReInvite))
-        {
+        if self.clients.values().any(|(id, p)| {
+            *id == call && matches!(p, Purpose::ReInvite | Purpose::ReInviteAnswered)
+        }) {
             return Err(UaError::InvalidState("re-INVITE while one is pending"));
         }
         let mut req = self.in_dialog_request(call, Method::Invite)?;
@@ -1096,10 +1112,10 @@ impl UserAgent {
             local_cseq: self.initial_cseq(),
             remote_cseq: None,
             peer: dest,
+            source: dest,
             transport,
             invite: None,
             invite_server: None,
-            invite_client: None,
             got_provisional: false,
             cancel_when_provisional: false,
             bye_after_ack: false,
@@ -1113,10 +1129,7 @@ impl UserAgent {
         if let Some(c) = self.calls.get_mut(&id) {
             c.invite = Some(req.clone());
         }
-        let key = self.send_in_dialog(id, req, Purpose::Invite, now);
-        if let Some(c) = self.calls.get_mut(&id) {
-            c.invite_client = key;
-        }
+        self.send_in_dialog(id, req, Purpose::Invite, now);
         Ok(id)
     }
 
@@ -1397,6 +1410,7 @@ impl UserAgent {
             if let Some(k) = c.invite_server {
                 self.by_invite.remove(&k);
             }
+            self.clients.retain(|_, (id, _)| *id != call);
         }
     }
 
@@ -1463,11 +1477,7 @@ fn uri_destination(uri: &Uri) -> Option<SocketAddr> {
 }
 
 /// Where in-dialog requests go: the first route if any, else the remote target (§12.2.1.1).
-fn route_destination(
-    route_set: &[String],
-    target: &Uri,
-    _transport: Transport,
-) -> Option<SocketAddr> {
+fn route_destination(route_set: &[String], target: &Uri) -> Option<SocketAddr> {
     match route_set.first() {
         Some(r) => NameAddr::parse(r)
             .ok()
@@ -1612,11 +1622,20 @@ fn bad_request(bytes: &[u8], err: &ParseError) -> Option<Response> {
     if !seen.iter().all(|s| *s) {
         return None;
     }
-    let reason = err.to_string().replace(['\r', '\n'], " ");
-    resp.reason = format!(
-        "Bad Request ({})",
-        reason.chars().take(80).collect::<String>()
-    );
+    // The reason phrase quotes the input: keep it printable ASCII and short.
+    let reason: String = err
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(80)
+        .collect();
+    resp.reason = format!("Bad Request ({reason})");
     resp.headers.push("Content-Length", "0");
     Some(resp)
 }

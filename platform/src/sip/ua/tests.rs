@@ -788,3 +788,84 @@ fn outbound_call_times_out_with_408() {
         Err(UaError::Unroutable(_))
     ));
 }
+
+#[test]
+fn retransmitted_2xx_to_our_reinvite_is_acked_without_a_second_event() {
+    let mut h = Harness::new();
+    let (call, _) = h.answered_call();
+    h.ua.reinvite(call, SDP.as_bytes().to_vec(), h.now).unwrap();
+    let out = h.out();
+    let Message::Request(re) = &out[0] else {
+        panic!()
+    };
+    let mut ok = response_to(re, 200, None);
+    ok.headers.remove("Content-Length");
+    ok.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+    for _ in 0..2 {
+        h.ua.handle_datagram(&ok.to_bytes(), caller(), Transport::Udp, h.now);
+        assert_eq!(h.lines(), ["ACK sip:alice@192.0.2.9:5062 SIP/2.0"]);
+    }
+    assert_eq!(h.events().len(), 1);
+}
+
+#[test]
+fn call_over_tcp_needs_no_retransmissions() {
+    let mut h = Harness::new();
+    let text = invite("t1", "z9hG4bKtcp", 1, SDP).replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    h.ua.handle_datagram(text.as_bytes(), caller(), Transport::Tcp, h.now);
+    let call = incoming(&h.events());
+    h.ua.answer(call, SDP.as_bytes().to_vec(), h.now).unwrap();
+    let sent: Vec<Transmit> = std::iter::from_fn(|| h.ua.poll_transmit()).collect();
+    assert!(
+        sent.iter()
+            .all(|t| t.transport == Transport::Tcp && t.to == caller())
+    );
+    let contact = String::from_utf8_lossy(&sent[1].bytes).into_owned();
+    assert!(
+        contact.contains("Contact: <sip:vxp@127.0.0.1:5060;transport=tcp>"),
+        "{contact}"
+    );
+    let log = h.advance(Duration::from_secs(20));
+    assert!(log.is_empty(), "no 2xx retransmission over TCP: {log:?}");
+}
+
+#[test]
+fn outbound_call_transcript() {
+    let mut h = Harness::new();
+    let call =
+        h.ua.invite(
+            Uri::parse("sip:agent@192.0.2.50").unwrap(),
+            None,
+            SDP.as_bytes().to_vec(),
+            h.now,
+        )
+        .unwrap();
+    let mut transcript = Vec::new();
+    let invite = h.out().remove(0);
+    transcript.push(String::from_utf8_lossy(&invite.to_bytes()).into_owned());
+    let Message::Request(inv) = invite else {
+        panic!()
+    };
+    let mut ok = response_to(&inv, 200, Some("agent1"));
+    ok.headers.remove("Content-Length");
+    ok.headers.push("Contact", "<sip:agent@192.0.2.50>");
+    ok.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+    h.ua.handle_datagram(
+        &ok.to_bytes(),
+        "192.0.2.50:5060".parse().unwrap(),
+        Transport::Udp,
+        h.now,
+    );
+    h.ua.send_info(
+        call,
+        "application/dtmf-relay",
+        b"Signal=5\r\nDuration=160\r\n".to_vec(),
+        h.now,
+    )
+    .unwrap();
+    h.ua.hangup(call, h.now).unwrap();
+    for m in h.out() {
+        transcript.push(String::from_utf8_lossy(&m.to_bytes()).into_owned());
+    }
+    insta::assert_snapshot!(transcript.join("\n----\n"));
+}
