@@ -59,13 +59,9 @@ pub struct ServeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SipConfig {
-    /// Address for both UDP and TCP (port 0 picks a free port; UDP and TCP
-    /// then share the port UDP got).
+    /// Address for both UDP and TCP (port 0 picks a free port, the same
+    /// for both).
     pub listen: SocketAddr,
-    /// Listen on UDP.
-    pub udp: bool,
-    /// Listen on TCP.
-    pub tcp: bool,
     /// Concurrent calls accepted; INVITEs beyond get 503.
     pub max_calls: usize,
     /// Ring (180) this long before answering; 0 answers at once.
@@ -76,8 +72,6 @@ impl Default for SipConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
-            udp: true,
-            tcp: true,
             max_calls: 500,
             ring_ms: 0,
         }
@@ -225,11 +219,6 @@ impl ServeConfig {
                 self.rtp.port_min, self.rtp.port_max
             )));
         }
-        if !self.sip.udp && !self.sip.tcp {
-            return Err(ConfigError::Invalid(
-                "sip: at least one of udp and tcp must be enabled".into(),
-            ));
-        }
         if self.sip.max_calls == 0 {
             return Err(ConfigError::Invalid(
                 "sip.max_calls must be at least 1".into(),
@@ -268,7 +257,10 @@ mod tests {
         let text = "[sip]\nlisten = \"0.0.0.0:5070\"\n[routing.numbers]\n\"777\" = \"http://app.example/start.vxml\"\n";
         let config = ServeConfig::parse(text, Path::new("vxp.toml")).expect("valid");
         assert_eq!(config.sip.listen.to_string(), "0.0.0.0:5070");
-        assert!(config.sip.tcp, "other sip keys keep their defaults");
+        assert_eq!(
+            config.sip.max_calls, 500,
+            "other sip keys keep their defaults"
+        );
         assert_eq!(
             config.routing.numbers.get("777").map(String::as_str),
             Some("http://app.example/start.vxml")

@@ -13,9 +13,10 @@
 //! - [`config`]: `vxp.toml` and defaults; [`route`]: dialed number /
 //!   `voicexml=` → application; [`http`]: the built-in server for
 //!   `vxml-samples/`.
-//! - [`transport`]: SIP over UDP and TCP around the `sip::ua::UserAgent`
-//!   core, which the signalling task owns: it feeds the core messages and
-//!   timers and acts on its events (route, answer, REFER, BYE).
+//! - The signalling task owns the `sip::ua::UserAgent` core and the
+//!   `sip::transport::SipTransport` (UDP and TCP on one port): it feeds the
+//!   core messages and timers and acts on its events (route, answer, REFER,
+//!   BYE).
 //! - [`workers`] and [`call`]: sessions on worker threads, one task per call.
 //! - The media thread is `media::driver::MediaDriver` (RTP for every call
 //!   paced by one timer wheel, prompt rendering with espeak-ng, RFC 4733
@@ -29,7 +30,6 @@ pub mod call;
 pub mod config;
 pub mod http;
 pub mod route;
-pub mod transport;
 pub mod workers;
 
 use std::collections::{BTreeMap, HashMap};
@@ -58,6 +58,7 @@ use crate::sdp::{Capabilities, LocalMedia, OfferAnswer, SessionDescription};
 use call::{CallChannels, CallFetcher};
 use route::{CallRouter, Route, TableRouter};
 
+use crate::sip::transport::SipTransport;
 use crate::sip::ua::{CallId, IncomingCall, InfoBody, UaConfig, UaEvent, UserAgent};
 use crate::sip::uri::Uri;
 use workers::WorkerPool;
@@ -140,14 +141,15 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
             .expect("a socket address makes a URL");
         (None, base)
     };
-    let (sockets, sip, sip_tcp, inbound) =
-        transport::SipSockets::bind(config.sip.listen, config.sip.tcp)
-            .await
-            .map_err(|source| ServeError::Bind {
-                what: "SIP",
-                addr: config.sip.listen,
-                source,
-            })?;
+    let transport = SipTransport::bind(config.sip.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            what: "SIP",
+            addr: config.sip.listen,
+            source,
+        })?;
+    let sip = transport.local_addr();
+    let sip_tcp = Some(sip);
     let fetcher = Fetcher::new(FetcherConfig::default())?;
     let workers = WorkerPool::new(config.worker_threads()).map_err(ServeError::Workers)?;
     let router: Arc<dyn CallRouter> = Arc::new(TableRouter::new(&config.routing, base.clone()));
@@ -177,7 +179,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     });
     let signalling = Signalling {
         ringing: Vec::new(),
-        sockets,
+        transport,
         ua,
         router,
         fetcher,
@@ -190,7 +192,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         next_key: 1,
         config,
     };
-    tasks.push(tokio::spawn(signalling.run(inbound, media_events, stop_rx)));
+    tasks.push(tokio::spawn(signalling.run(media_events, stop_rx)));
     tracing::info!(%sip, tcp = ?sip_tcp, http = ?http, "vxp serve started");
     Ok(RunningServer {
         sip,
@@ -250,7 +252,7 @@ struct Ringing {
 /// The signalling task: owns the user-agent core and the call table.
 struct Signalling {
     ringing: Vec<Ringing>,
-    sockets: transport::SipSockets,
+    transport: SipTransport,
     ua: UserAgent,
     router: Arc<dyn CallRouter>,
     fetcher: Fetcher,
@@ -268,7 +270,6 @@ struct Signalling {
 impl Signalling {
     async fn run(
         mut self,
-        mut inbound: mpsc::UnboundedReceiver<transport::Inbound>,
         mut media_events: mpsc::UnboundedReceiver<MediaEvent>,
         mut stop: oneshot::Receiver<()>,
     ) {
@@ -279,7 +280,7 @@ impl Signalling {
             let bridge_until = self.bridge_deadline();
             tokio::select! {
                 _ = &mut stop => break,
-                received = inbound.recv() => match received {
+                received = self.transport.recv() => match received {
                     Some(m) => self.ua.handle_datagram(&m.bytes, m.from, m.transport, Instant::now()),
                     None => break,
                 },
@@ -306,7 +307,7 @@ impl Signalling {
                 self.handle_event(event, &actions_tx).await;
             }
             while let Some(t) = self.ua.poll_transmit() {
-                self.sockets.send(t);
+                self.transport.send(t).await;
             }
         }
     }
