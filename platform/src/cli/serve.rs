@@ -19,7 +19,7 @@ pub struct ServeArgs {
     /// Configuration file (see docs/vxp.toml); defaults apply without one.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// SIP address (UDP), e.g. 127.0.0.1:5060; port 0 picks a free port.
+    /// SIP address (UDP and TCP), e.g. 127.0.0.1:5060; port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
     pub sip: Option<SocketAddr>,
     /// Built-in HTTP server address; port 0 picks a free port.
@@ -85,9 +85,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let server = serve::start(config).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "sip udp {}", server.sip)?;
-        if let Some(tcp) = server.sip_tcp {
-            writeln!(out, "sip tcp {tcp}")?;
-        }
+        writeln!(out, "sip tcp {}", server.sip_tcp)?;
         if let Some(http) = server.http {
             writeln!(out, "http {http}")?;
         }

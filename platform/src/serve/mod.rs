@@ -89,8 +89,8 @@ pub enum ServeError {
 pub struct RunningServer {
     /// The SIP UDP address.
     pub sip: SocketAddr,
-    /// The SIP TCP address (same port), when TCP is enabled.
-    pub sip_tcp: Option<SocketAddr>,
+    /// The SIP TCP address (the same port as UDP).
+    pub sip_tcp: SocketAddr,
     /// The built-in HTTP server's address, when enabled.
     pub http: Option<SocketAddr>,
     /// Base URL relative routing targets resolve against.
@@ -149,7 +149,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
             source,
         })?;
     let sip = transport.local_addr();
-    let sip_tcp = Some(sip);
+    let sip_tcp = sip;
     let fetcher = Fetcher::new(FetcherConfig::default())?;
     let workers = WorkerPool::new(config.worker_threads()).map_err(ServeError::Workers)?;
     let router: Arc<dyn CallRouter> = Arc::new(TableRouter::new(&config.routing, base.clone()));
@@ -193,7 +193,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         config,
     };
     tasks.push(tokio::spawn(signalling.run(media_events, stop_rx)));
-    tracing::info!(%sip, tcp = ?sip_tcp, http = ?http, "vxp serve started");
+    tracing::info!(%sip, tcp = %sip_tcp, http = ?http, "vxp serve started");
     Ok(RunningServer {
         sip,
         sip_tcp,
