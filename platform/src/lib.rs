@@ -9,6 +9,7 @@ pub mod cli;
 pub mod conformance_driver;
 pub mod media;
 pub mod sdp;
+pub mod serve;
 pub mod sip;
 pub mod testing;
 pub mod text;

@@ -9,6 +9,7 @@ pub mod ccxml;
 pub mod conformance;
 pub mod grammar;
 pub mod run;
+pub mod serve;
 
 /// VXP: an open-source voice platform for VoiceXML 2.1 and CCXML 1.0.
 #[derive(Debug, Parser)]
@@ -29,6 +30,8 @@ pub struct Cli {
 enum Command {
     /// Run a VoiceXML application in text mode (scripted or interactive input).
     Run(run::RunArgs),
+    /// Answer SIP calls and run VoiceXML applications (softphones, gateways).
+    Serve(serve::ServeArgs),
     /// Check grammars and run SRGS grammar test sets.
     #[command(subcommand)]
     Grammar(grammar::GrammarCommand),
@@ -61,6 +64,7 @@ pub fn init_tracing(verbose: u8) {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Grammar(cmd) => grammar::run(cmd),
         Command::Conformance(cmd) => conformance::run(cmd),
         Command::Ccxml(cmd) => ccxml::run(cmd),
