@@ -42,7 +42,7 @@ use url::Url;
 use vxp_fetcher::{Fetcher, FetcherConfig};
 use vxp_interpreter::script::Originator;
 use vxp_interpreter::vxml::session::{
-    BargeinType, Play, PlayId, PromptPart, QueuedPrompt, SessionConfig, SessionInfo,
+    AudioFetch, BargeinType, Play, PlayId, PromptPart, QueuedPrompt, SessionConfig, SessionInfo,
     TransferRequest, TransferResult, TransferType,
 };
 
@@ -567,12 +567,18 @@ impl Signalling {
             MediaEvent::Render {
                 call,
                 play,
-                request: RenderRequest::Fetch { id, url },
+                request: RenderRequest::Fetch { id, url, fetch },
             } => {
                 let fetcher = self.fetcher.clone();
                 let media = self.media.clone();
                 tokio::spawn(async move {
-                    let req = fetcher.request(url.clone(), vxp_fetcher::ResourceKind::Audio);
+                    let mut req = fetcher.request(url.clone(), vxp_fetcher::ResourceKind::Audio);
+                    // The <audio> element's own settings, else the audio* properties.
+                    req.maxage = fetch.maxage;
+                    req.maxstale = fetch.maxstale;
+                    if let Some(timeout) = fetch.timeout {
+                        req.timeout = timeout;
+                    }
                     let fetched = match fetcher.fetch(req).await {
                         Ok(resp) => Some((
                             Arc::from(resp.bytes.as_ref()),
@@ -753,6 +759,7 @@ impl Signalling {
                         parts: vec![PromptPart::Audio {
                             src: Some(audio.clone()),
                             fallback: Vec::new(),
+                            fetch: AudioFetch::default(),
                         }],
                         bargein: false,
                         bargeintype: BargeinType::default(),
