@@ -18,8 +18,10 @@
 //! one run are not blurred by memory a previous run freed but kept.
 //!
 //! Run: `cargo bench -p vxp-interpreter --bench sessions_load -- [--sessions 10000]
-//! [--per-thread 10,25,50,100,200] [--threads N] [--steps 100000] [--running CPUs]`. `--threads N`
-//! replaces the K list: the sessions are split evenly over N threads.
+//! [--per-thread 10,25,50,100,200] [--threads N] [--steps 100000] [--running CPUs] [--warmup 0]`.
+//! `--threads N` replaces the K list: the sessions are split evenly over N threads. `--warmup T`
+//! runs T unmeasured turns per session during setup, so the measured steps show a session past
+//! its first turns.
 #![allow(clippy::print_stdout)]
 
 use std::any::Any;
@@ -53,6 +55,7 @@ struct Args {
     threads: Option<usize>,
     steps: usize,
     running: usize,
+    warmup: usize,
     child: bool,
 }
 
@@ -64,6 +67,7 @@ impl Args {
             threads: None,
             steps: 100_000,
             running: thread::available_parallelism().map_or(2, |n| n.get()),
+            warmup: 0,
             child: false,
         };
         let mut it = std::env::args().skip(1);
@@ -80,6 +84,7 @@ impl Args {
                 "--threads" => a.threads = Some(number(&value("--threads")?)?),
                 "--steps" => a.steps = number(&value("--steps")?)?,
                 "--running" => a.running = number(&value("--running")?)?,
+                "--warmup" => a.warmup = number(&value("--warmup")?)?,
                 "--child" => a.child = true,
                 // `cargo bench` passes `--bench`; criterion-style filters are
                 // meaningless here.
@@ -287,6 +292,7 @@ fn drain(live: &mut Live, url: &Url, page: &Compiled, now: Instant, t: &mut Tall
 struct Work {
     sessions: usize,
     steps: u64,
+    warmup: usize,
     page: Compiled,
     cores: Arc<Cores>,
     created: Arc<Barrier>,
@@ -311,6 +317,10 @@ fn worker(w: Work) -> Tally {
             };
             if !drain(&mut live, &url, &w.page, base, &mut t) {
                 t.no_listen += 1;
+            }
+            for turn in 0..w.warmup {
+                live.s.handle_dtmf(['1', '2', '3'][turn % 3], base);
+                drain(&mut live, &url, &w.page, base, &mut t);
             }
             w.cores.release();
             live
@@ -396,6 +406,7 @@ fn run(args: &Args, k: usize) -> Result<(), String> {
         let w = Work {
             sessions,
             steps: steps / threads_u64 + u64::from(i < steps % threads_u64),
+            warmup: args.warmup,
             page: page.clone(),
             cores: cores.clone(),
             created: created.clone(),
@@ -536,6 +547,8 @@ fn main() -> Result<(), String> {
             &args.steps.to_string(),
             "--running",
             &args.running.to_string(),
+            "--warmup",
+            &args.warmup.to_string(),
         ]);
         if let Some(n) = args.threads {
             cmd.args(["--threads", &n.to_string()]);
