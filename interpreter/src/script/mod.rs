@@ -611,6 +611,16 @@ impl ScriptHost {
     }
 }
 
+/// Runs boa's collector over the calling thread's heap: every session host
+/// living on this thread at once. A worker that owns a bounded number of
+/// sessions calls it while none of them has input waiting, so collections
+/// happen between dialog steps instead of inside one (boa also collects on
+/// its own when allocation passes its threshold, stalling whichever step is
+/// allocating then).
+pub fn collect_thread_garbage() {
+    boa_engine::gc::force_collect();
+}
+
 fn result_props(r: &RecognitionResult) -> Vec<(&'static str, JsValue)> {
     vec![
         ("utterance", JsString::from(r.utterance.as_str()).into()),
