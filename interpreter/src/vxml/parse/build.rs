@@ -918,6 +918,31 @@ fn transfer_method(m: &str) -> TransferMethod {
 /// Collapses every run of whitespace to one space (SSML text normalization),
 /// keeping one space at either end if there was whitespace there.
 pub(super) fn collapse(s: &str) -> String {
+    if !s.is_ascii() {
+        return collapse_chars(s);
+    }
+    // ASCII text (nearly all of it): copy the words as slices.
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for (i, word) in s.split([' ', '\t', '\n', '\x0b', '\x0c', '\r']).enumerate() {
+        space |= i > 0;
+        if !word.is_empty() {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push_str(word);
+        }
+    }
+    if space {
+        out.push(' ');
+    }
+    out
+}
+
+/// [`collapse`] for text with non-ASCII characters, some of which are
+/// whitespace (no-break and ideographic spaces, line separators).
+fn collapse_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
     for c in s.chars() {
@@ -935,4 +960,30 @@ pub(super) fn collapse(s: &str) -> String {
         out.push(' ');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_agrees_for_ascii_and_other_text() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "  a  b ",
+            "\tone\r\n two\x0b\x0cthree",
+            "no-space",
+            " lead",
+            "trail\n",
+        ] {
+            assert_eq!(collapse(s), collapse_chars(s), "{s:?}");
+        }
+        assert_eq!(collapse("  Press\n   1 "), " Press 1 ");
+        assert_eq!(
+            collapse("caf\u{e9}\u{a0} au\u{3000}lait"),
+            "caf\u{e9} au lait"
+        );
+    }
 }

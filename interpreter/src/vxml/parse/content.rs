@@ -74,10 +74,12 @@ fn count32(s: &str) -> u32 {
 /// Trims whitespace at both ends of a prompt's content and drops empty text.
 pub(in crate::vxml::parse) fn trim_speech(nodes: &mut Vec<PromptNode>) {
     if let Some(PromptNode::Text(t)) = nodes.first_mut() {
-        t.text = t.text.trim_start().to_owned();
+        let leading = t.text.len() - t.text.trim_start().len();
+        t.text.drain(..leading);
     }
     if let Some(PromptNode::Text(t)) = nodes.last_mut() {
-        t.text = t.text.trim_end().to_owned();
+        let kept = t.text.trim_end().len();
+        t.text.truncate(kept);
     }
     nodes.retain(|n| !matches!(n, PromptNode::Text(t) if t.text.is_empty()));
 }
