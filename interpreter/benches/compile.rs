@@ -7,12 +7,19 @@
 //! the CPU time of the benchmark thread (`/proc/thread-self/schedstat`, on
 //! Linux), because the reference machine is shared and a wall-clock figure
 //! taken while other jobs run says more about the load than about the code.
+//!
+//! `-- --iterations N [CASE]` skips criterion and runs `page_50k` and
+//! `xml_tree_50k` (or only `CASE`) N times each, for an instruction counter:
+//! `valgrind --tool=callgrind` with N and with 0, the difference divided by N
+//! is the instructions per page, a figure the load on the machine does not
+//! change (the model builder's share is the difference of the two cases).
+#![allow(clippy::print_stdout)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group};
 use url::Url;
 use vxp_interpreter::vxml::parse;
 use vxp_interpreter::xml;
@@ -45,8 +52,12 @@ fn both<O>(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, f: impl Fn() ->
     });
 }
 
+fn url() -> Url {
+    Url::parse("http://apps.example.com/bank/main.vxml").expect("valid URL")
+}
+
 fn compile(c: &mut Criterion) {
-    let url = Url::parse("http://apps.example.com/bank/main.vxml").expect("valid URL");
+    let url = url();
     let tree = xml::parse(PAGE).expect("well-formed");
     let mut group = c.benchmark_group("compile");
     group.throughput(Throughput::Bytes(PAGE.len() as u64));
@@ -57,11 +68,61 @@ fn compile(c: &mut Criterion) {
     both(&mut group, "xml_tree_50k", || {
         xml::parse(black_box(PAGE)).expect("well-formed")
     });
-    both(&mut group, "model_from_tree_50k", || {
-        parse::compile_tree(black_box(&tree), &url).expect("the page compiles")
+    // The builder consumes the tree (inline grammars are moved into the
+    // model, not copied): each iteration gets a copy made outside the timing.
+    group.bench_function("model_from_tree_50k", |b| {
+        b.iter_batched(
+            || tree.clone(),
+            |t| parse::compile_tree(t, &url).expect("the page compiles"),
+            BatchSize::SmallInput,
+        )
     });
+    if thread_cpu_time().is_some() {
+        group.bench_function("model_from_tree_50k_cpu", |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let t = tree.clone();
+                    let start = thread_cpu_time().unwrap_or_default();
+                    black_box(parse::compile_tree(t, &url).expect("the page compiles"));
+                    spent += thread_cpu_time().unwrap_or_default().saturating_sub(start);
+                }
+                spent
+            });
+        });
+    }
     group.finish();
 }
 
+/// Runs the cases `n` times each without criterion (for instruction counts).
+fn iterations(n: usize, only: Option<&str>) {
+    let url = url();
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
+    if wanted("page_50k") {
+        for _ in 0..n {
+            black_box(parse::compile(black_box(PAGE), &url).expect("the page compiles"));
+        }
+    }
+    if wanted("xml_tree_50k") {
+        for _ in 0..n {
+            black_box(xml::parse(black_box(PAGE)).expect("well-formed"));
+        }
+    }
+    println!("ran {n} iterations of {}", only.unwrap_or("every case"));
+}
+
 criterion_group!(benches, compile);
-criterion_main!(benches);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--iterations") {
+        let n = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .expect("--iterations needs a count");
+        iterations(n, args.get(i + 2).map(String::as_str));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -18,8 +18,12 @@
 //! one run are not blurred by memory a previous run freed but kept.
 //!
 //! Run: `cargo bench -p vxp-interpreter --bench sessions_load -- [--sessions 10000]
-//! [--per-thread 10,25,50,100,200] [--threads N] [--steps 100000] [--running CPUs]`. `--threads N`
-//! replaces the K list: the sessions are split evenly over N threads.
+//! [--per-thread 10,25,50,100,200] [--threads N] [--steps 100000] [--running CPUs] [--warmup 0]`.
+//! `--threads N` replaces the K list: the sessions are split evenly over N threads. `--warmup T`
+//! runs T unmeasured turns per session during setup, so the measured steps show a session past
+//! its first turns. `--collect-every N` collects each worker's boa heap after every N of its steps,
+//! outside the measured step, as a worker does when none of its callers has input waiting; the
+//! collections' CPU time is reported apart.
 #![allow(clippy::print_stdout)]
 
 use std::any::Any;
@@ -32,6 +36,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rustix::time::{ClockId, clock_gettime};
 use url::Url;
+use vxp_interpreter::script::collect_thread_garbage;
 use vxp_interpreter::vxml::parse;
 use vxp_interpreter::vxml::session::{FetchResult, Fetched, Output, Session, SessionConfig};
 
@@ -53,6 +58,8 @@ struct Args {
     threads: Option<usize>,
     steps: usize,
     running: usize,
+    warmup: usize,
+    collect_every: usize,
     child: bool,
 }
 
@@ -64,6 +71,8 @@ impl Args {
             threads: None,
             steps: 100_000,
             running: thread::available_parallelism().map_or(2, |n| n.get()),
+            warmup: 0,
+            collect_every: 0,
             child: false,
         };
         let mut it = std::env::args().skip(1);
@@ -80,6 +89,8 @@ impl Args {
                 "--threads" => a.threads = Some(number(&value("--threads")?)?),
                 "--steps" => a.steps = number(&value("--steps")?)?,
                 "--running" => a.running = number(&value("--running")?)?,
+                "--warmup" => a.warmup = number(&value("--warmup")?)?,
+                "--collect-every" => a.collect_every = number(&value("--collect-every")?)?,
                 "--child" => a.child = true,
                 // `cargo bench` passes `--bench`; criterion-style filters are
                 // meaningless here.
@@ -182,6 +193,8 @@ struct Tally {
     fetches: u64,
     logs: u64,
     setup: Duration,
+    /// CPU time of each collection run between steps (`--collect-every`).
+    idle_gc: Histogram<u64>,
 }
 
 impl Tally {
@@ -199,6 +212,7 @@ impl Tally {
             fetches: 0,
             logs: 0,
             setup: Duration::ZERO,
+            idle_gc: histogram(),
         }
     }
 
@@ -209,6 +223,7 @@ impl Tally {
     fn merge(&mut self, o: Tally) {
         self.wall.add(&o.wall).expect("same histogram bounds");
         self.cpu.add(&o.cpu).expect("same histogram bounds");
+        self.idle_gc.add(&o.idle_gc).expect("same histogram bounds");
         self.steps += o.steps;
         self.wall_stalls += o.wall_stalls;
         self.cpu_stalls += o.cpu_stalls;
@@ -287,6 +302,8 @@ fn drain(live: &mut Live, url: &Url, page: &Compiled, now: Instant, t: &mut Tall
 struct Work {
     sessions: usize,
     steps: u64,
+    warmup: usize,
+    collect_every: u64,
     page: Compiled,
     cores: Arc<Cores>,
     created: Arc<Barrier>,
@@ -311,6 +328,10 @@ fn worker(w: Work) -> Tally {
             };
             if !drain(&mut live, &url, &w.page, base, &mut t) {
                 t.no_listen += 1;
+            }
+            for turn in 0..w.warmup {
+                live.s.handle_dtmf(['1', '2', '3'][turn % 3], base);
+                drain(&mut live, &url, &w.page, base, &mut t);
             }
             w.cores.release();
             live
@@ -346,6 +367,14 @@ fn worker(w: Work) -> Tally {
         let listened = drain(live, &url, &w.page, now, &mut t);
         let wall = t0.elapsed();
         let cpu = thread_cpu().saturating_sub(cpu0);
+        // Idle time on a platform: no caller of this worker has input
+        // waiting, so the worker collects its heap outside any step.
+        if w.collect_every > 0 && (i + 1) % w.collect_every == 0 {
+            let gc0 = thread_cpu();
+            collect_thread_garbage();
+            t.idle_gc
+                .saturating_record(nanos(thread_cpu().saturating_sub(gc0)));
+        }
         w.cores.release();
         t.steps += 1;
         if !listened && !live.ended {
@@ -396,6 +425,8 @@ fn run(args: &Args, k: usize) -> Result<(), String> {
         let w = Work {
             sessions,
             steps: steps / threads_u64 + u64::from(i < steps % threads_u64),
+            warmup: args.warmup,
+            collect_every: u64::try_from(args.collect_every).unwrap_or(u64::MAX),
             page: page.clone(),
             cores: cores.clone(),
             created: created.clone(),
@@ -462,6 +493,16 @@ fn run(args: &Args, k: usize) -> Result<(), String> {
         "  throughput {throughput:.0} steps/s; logs {}, fetches {}, noinput timeouts {}",
         total.logs, total.fetches, total.timeouts
     );
+    if !total.idle_gc.is_empty() {
+        println!(
+            "  collections between steps: {} (every {} steps of a thread), CPU (µs) p50 {} max {}: {:.0} µs per step",
+            total.idle_gc.len(),
+            args.collect_every,
+            us(&total.idle_gc, 0.5),
+            us(&total.idle_gc, 1.0),
+            total.idle_gc.mean() * total.idle_gc.len() as f64 / total.steps.max(1) as f64 / 1_000.0
+        );
+    }
     println!(
         "  errors: {} ({} sessions ended, {} steps without a Listen)",
         total.error_count(),
@@ -536,6 +577,10 @@ fn main() -> Result<(), String> {
             &args.steps.to_string(),
             "--running",
             &args.running.to_string(),
+            "--warmup",
+            &args.warmup.to_string(),
+            "--collect-every",
+            &args.collect_every.to_string(),
         ]);
         if let Some(n) = args.threads {
             cmd.args(["--threads", &n.to_string()]);

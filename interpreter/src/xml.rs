@@ -353,20 +353,99 @@ pub fn parse_with(src: &str, limits: Limits) -> Result<Element, XmlError> {
     Parser::new(src, limits).run()
 }
 
+/// Line and column of a byte offset, found by counting forward from the
+/// previous answer: the parser asks in increasing order, so the whole text is
+/// scanned once, without a table of line starts.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    offset: usize,
+    pos: Pos,
+}
+
+impl Cursor {
+    const START: Cursor = Cursor {
+        offset: 0,
+        pos: Pos::new(1, 1),
+    };
+
+    fn pos(&mut self, src: &str, offset: usize) -> Pos {
+        let mut offset = offset.min(src.len());
+        while !src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        if offset < self.offset {
+            // Only error reporting can look back: start over.
+            *self = Cursor::START;
+        }
+        let seg = src.as_bytes().get(self.offset..offset).unwrap_or_default();
+        self.pos = match memchr::memrchr(b'\n', seg) {
+            None => Pos::new(
+                self.pos.line,
+                self.pos.column.saturating_add(count_chars(seg)),
+            ),
+            Some(last) => {
+                let (lines, tail) = seg.split_at(last + 1);
+                Pos::new(
+                    self.pos.line.saturating_add(count_newlines(lines)),
+                    count_chars(tail).saturating_add(1),
+                )
+            }
+        };
+        self.offset = offset;
+        self.pos
+    }
+}
+
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Characters in UTF-8 `bytes`: every byte that does not continue a sequence
+/// (`10xxxxxx`), counted eight bytes at a time.
+fn count_chars(bytes: &[u8]) -> u32 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut continuations = 0;
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("chunks of eight bytes"));
+        continuations += (w & !(w << 1) & HIGH).count_ones() as usize;
+    }
+    continuations += chunks
+        .remainder()
+        .iter()
+        .filter(|&&b| b & 0xc0 == 0x80)
+        .count();
+    u32::try_from(bytes.len() - continuations).unwrap_or(u32::MAX)
+}
+
+/// Line feeds in `bytes`.
+fn count_newlines(bytes: &[u8]) -> u32 {
+    u32::try_from(memchr::memchr_iter(b'\n', bytes).count()).unwrap_or(u32::MAX)
+}
+
+/// An element whose end tag has not been read yet. Its children are the
+/// entries of [`Parser::children`] from `first_child` on.
 struct Open {
     element: Element,
+    first_child: usize,
     /// Number of namespace bindings this element pushed.
     pushed: usize,
 }
 
+/// Attributes above this count are checked for duplicates with a hash set
+/// rather than by comparing every pair.
+const HASHED_DUPLICATE_CHECK: usize = 16;
+
 struct Parser<'a> {
     src: &'a str,
-    lines: LineIndex,
+    cursor: Cursor,
     reader: Reader<&'a [u8]>,
     limits: Limits,
     /// In-scope bindings, innermost last: (prefix, uri); "" is the default namespace.
-    bindings: Vec<(String, Arc<str>)>,
+    bindings: Vec<(&'a str, Arc<str>)>,
     stack: Vec<Open>,
+    /// Children of every open element, outermost element's first: when an
+    /// element ends, its run moves into one exactly sized vector.
+    children: Vec<Node>,
+    /// The current start tag's attributes (qualified name, value), reused.
+    scratch: Vec<(&'a str, String)>,
     root: Option<Element>,
     nodes: usize,
 }
@@ -380,22 +459,29 @@ impl<'a> Parser<'a> {
         config.expand_empty_elements = false;
         Self {
             src,
-            lines: LineIndex::new(src),
+            cursor: Cursor::START,
             reader,
             limits,
-            bindings: vec![
-                ("xml".to_owned(), Arc::from(XML_NS)),
-                ("xmlns".to_owned(), Arc::from(XMLNS_NS)),
-            ],
-            stack: Vec::new(),
+            bindings: vec![("xml", Arc::from(XML_NS)), ("xmlns", Arc::from(XMLNS_NS))],
+            // Sized for typical pages, so they rarely grow while parsing.
+            stack: Vec::with_capacity(32),
+            children: Vec::with_capacity(128),
+            scratch: Vec::with_capacity(16),
             root: None,
             nodes: 0,
         }
     }
 
-    fn pos_at(&self, offset: u64) -> Pos {
-        self.lines
+    fn pos_at(&mut self, offset: u64) -> Pos {
+        self.cursor
             .pos(self.src, usize::try_from(offset).unwrap_or(usize::MAX))
+    }
+
+    /// The source text of `bytes`, a slice quick-xml handed out of `src`.
+    /// Borrowing it avoids re-validating UTF-8 the source already is.
+    fn source_str(&self, bytes: &[u8]) -> Option<&'a str> {
+        let start = (bytes.as_ptr() as usize).checked_sub(self.src.as_ptr() as usize)?;
+        self.src.get(start..start.checked_add(bytes.len())?)
     }
 
     fn count(&mut self, pos: Pos, n: usize) -> Result<(), XmlError> {
@@ -419,66 +505,81 @@ impl<'a> Parser<'a> {
                     return Err(XmlError::new(pos, describe_quick_xml_error(&e)));
                 }
             };
-            let pos = self.pos_at(start);
             match event {
-                Event::Start(tag) => self.open(&tag, pos, false)?,
-                Event::Empty(tag) => self.open(&tag, pos, true)?,
-                Event::End(_) => self.close(pos)?,
+                Event::Start(tag) => self.open(&tag, start, false)?,
+                Event::Empty(tag) => self.open(&tag, start, true)?,
+                Event::End(_) => self.close(start)?,
                 Event::Text(t) => {
-                    let raw = t
-                        .decode()
-                        .map_err(|e| XmlError::new(pos, format!("invalid text: {e}")))?;
-                    self.text(&raw, pos)?;
+                    let text = self.text_of(&t, start, "text")?;
+                    self.text(text, start)?;
                 }
                 Event::CData(t) => {
-                    let raw = t
-                        .decode()
-                        .map_err(|e| XmlError::new(pos, format!("invalid CDATA: {e}")))?;
-                    let raw = raw.into_owned();
-                    self.push_text(raw, pos)?;
+                    let text = self.text_of(&t, start, "CDATA")?;
+                    self.push_text(text, start)?;
                 }
                 Event::GeneralRef(r) => {
-                    let name = r
-                        .decode()
-                        .map_err(|e| XmlError::new(pos, format!("invalid reference: {e}")))?;
-                    let text = resolve_reference(&name).ok_or_else(|| {
-                        XmlError::new(pos, format!("unknown entity reference '&{name};'"))
-                    })?;
-                    self.push_text(text, pos)?;
+                    let name = self.text_of(&r, start, "reference")?;
+                    let Some(c) = resolve_reference(name) else {
+                        let pos = self.pos_at(start);
+                        return Err(XmlError::new(
+                            pos,
+                            format!("unknown entity reference '&{name};'"),
+                        ));
+                    };
+                    self.push_text(c.encode_utf8(&mut [0; 4]), start)?;
                 }
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
                 Event::Eof => break,
             }
         }
         if let Some(open) = self.stack.last() {
-            return Err(XmlError::new(
-                self.pos_at(self.reader.buffer_position()),
-                format!("element <{}> is never closed", open.element.name),
-            ));
+            let message = format!("element <{}> is never closed", open.element.name);
+            let pos = self.pos_at(self.reader.buffer_position());
+            return Err(XmlError::new(pos, message));
         }
         self.root
             .ok_or_else(|| XmlError::new(Pos::new(1, 1), "document has no root element"))
     }
 
-    fn text(&mut self, raw: &str, pos: Pos) -> Result<(), XmlError> {
+    fn text_of(&mut self, bytes: &[u8], start: u64, what: &str) -> Result<&'a str, XmlError> {
+        match self.source_str(bytes) {
+            Some(s) => Ok(s),
+            None => {
+                let pos = self.pos_at(start);
+                Err(XmlError::new(pos, format!("invalid {what}")))
+            }
+        }
+    }
+
+    fn text(&mut self, raw: &str, start: u64) -> Result<(), XmlError> {
         if self.stack.is_empty() {
             if raw.trim().is_empty() {
                 return Ok(());
             }
+            let pos = self.pos_at(start);
             return Err(XmlError::new(pos, "text outside the root element"));
         }
-        self.push_text(raw.to_owned(), pos)
+        self.push_text(raw, start)
     }
 
-    fn push_text(&mut self, text: String, pos: Pos) -> Result<(), XmlError> {
-        let Some(parent) = self.stack.last_mut() else {
+    /// Appends character data to the innermost open element, extending its
+    /// last text run when the previous node was text too.
+    fn push_text(&mut self, text: &str, start: u64) -> Result<(), XmlError> {
+        let Some(first_child) = self.stack.last().map(|o| o.first_child) else {
+            let pos = self.pos_at(start);
             return Err(XmlError::new(pos, "text outside the root element"));
         };
-        if let Some(Node::Text(last)) = parent.element.children.last_mut() {
-            last.text.push_str(&text);
+        if self.children.len() > first_child
+            && let Some(Node::Text(last)) = self.children.last_mut()
+        {
+            last.text.push_str(text);
             return Ok(());
         }
-        parent.element.children.push(Node::Text(Text { text, pos }));
+        let pos = self.pos_at(start);
+        self.children.push(Node::Text(Text {
+            text: text.to_owned(),
+            pos,
+        }));
         self.count(pos, 1)
     }
 
@@ -486,12 +587,13 @@ impl<'a> Parser<'a> {
         self.bindings
             .iter()
             .rev()
-            .find(|(p, _)| p == prefix)
+            .find(|(p, _)| *p == prefix)
             .map(|(_, uri)| uri.clone())
             .filter(|uri| !uri.is_empty())
     }
 
-    fn open(&mut self, tag: &BytesStart<'_>, pos: Pos, empty: bool) -> Result<(), XmlError> {
+    fn open(&mut self, tag: &BytesStart<'_>, start: u64, empty: bool) -> Result<(), XmlError> {
+        let pos = self.pos_at(start);
         if self.stack.is_empty() && self.root.is_some() {
             return Err(XmlError::new(
                 pos,
@@ -507,43 +609,64 @@ impl<'a> Parser<'a> {
                 ),
             ));
         }
-        let qname = std::str::from_utf8(tag.name().as_ref())
-            .map_err(|_| XmlError::new(pos, "element name is not UTF-8"))?
-            .to_owned();
+        let qname = self
+            .source_str(tag.name().as_ref())
+            .ok_or_else(|| XmlError::new(pos, "element name is not UTF-8"))?;
 
-        // First pass: namespace declarations, so attributes on the same element see them.
-        let mut raw_attrs = Vec::new();
+        // Namespace declarations first, so attributes on the same element see them.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
         let mut ns_decls = Vec::new();
-        for attr in tag.attributes().with_checks(true) {
+        for attr in tag.attributes().with_checks(false) {
             let attr =
                 attr.map_err(|e| XmlError::new(pos, format!("bad attribute in <{qname}>: {e}")))?;
-            let key = std::str::from_utf8(attr.key.as_ref())
-                .map_err(|_| XmlError::new(pos, "attribute name is not UTF-8"))?
-                .to_owned();
-            let value = decode_attr_value(&attr.value)
+            let key = self
+                .source_str(attr.key.as_ref())
+                .ok_or_else(|| XmlError::new(pos, "attribute name is not UTF-8"))?;
+            let raw = match &attr.value {
+                std::borrow::Cow::Borrowed(v) => self.source_str(v),
+                std::borrow::Cow::Owned(v) => std::str::from_utf8(v).ok(),
+            }
+            .ok_or_else(|| {
+                XmlError::new(
+                    pos,
+                    format!("attribute '{key}' of <{qname}>: value is not UTF-8"),
+                )
+            })?;
+            let value = decode_attr_value(raw)
                 .map_err(|m| XmlError::new(pos, format!("attribute '{key}' of <{qname}>: {m}")))?;
-            if key == "xmlns" {
-                ns_decls.push((String::new(), value));
-            } else if let Some(p) = key.strip_prefix("xmlns:") {
-                if value.is_empty() {
-                    return Err(XmlError::new(
-                        pos,
-                        format!("prefix '{p}' cannot be undeclared"),
-                    ));
-                }
-                ns_decls.push((p.to_owned(), value));
+            let prefix = if key == "xmlns" {
+                Some("")
             } else {
-                raw_attrs.push((key, value));
+                key.strip_prefix("xmlns:")
+            };
+            match prefix {
+                Some(p) => {
+                    if !p.is_empty() && value.is_empty() {
+                        return Err(XmlError::new(
+                            pos,
+                            format!("prefix '{p}' cannot be undeclared"),
+                        ));
+                    }
+                    if ns_decls.iter().any(|(q, _): &(String, String)| q == p) {
+                        return Err(XmlError::new(
+                            pos,
+                            format!("attribute '{key}' appears twice"),
+                        ));
+                    }
+                    self.bindings.push((p, Arc::from(value.as_str())));
+                    ns_decls.push((p.to_owned(), value));
+                }
+                None => scratch.push((key, value)),
             }
         }
         let pushed = ns_decls.len();
-        for (p, uri) in &ns_decls {
-            self.bindings.push((p.clone(), Arc::from(uri.as_str())));
-        }
 
-        let name = self.element_name(&qname, pos)?;
-        let mut attrs = Vec::with_capacity(raw_attrs.len());
-        for (key, value) in raw_attrs {
+        let name = self.element_name(qname, pos)?;
+        let mut attrs = Vec::with_capacity(scratch.len());
+        let mut seen = (scratch.len() > HASHED_DUPLICATE_CHECK)
+            .then(|| std::collections::HashSet::with_capacity(scratch.len()));
+        for (key, value) in scratch.drain(..) {
             let name = match key.split_once(':') {
                 Some((p, local)) => Name {
                     ns: Some(self.resolve(p).ok_or_else(|| {
@@ -557,14 +680,17 @@ impl<'a> Parser<'a> {
                 },
                 None => Name {
                     ns: None,
-                    local: key,
+                    local: key.to_owned(),
                     prefix: None,
                 },
             };
-            if attrs
-                .iter()
-                .any(|a: &Attribute| a.name.ns == name.ns && a.name.local == name.local)
-            {
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert((name.ns.clone(), name.local.clone())),
+                None => attrs
+                    .iter()
+                    .any(|a: &Attribute| a.name.ns == name.ns && a.name.local == name.local),
+            };
+            if duplicate {
                 return Err(XmlError::new(
                     pos,
                     format!("attribute '{}' appears twice", name.qualified()),
@@ -572,6 +698,7 @@ impl<'a> Parser<'a> {
             }
             attrs.push(Attribute { name, value, pos });
         }
+        self.scratch = scratch;
         self.count(pos, 1 + attrs.len())?;
 
         let element = Element {
@@ -581,9 +708,13 @@ impl<'a> Parser<'a> {
             children: Vec::new(),
             pos,
         };
-        self.stack.push(Open { element, pushed });
+        self.stack.push(Open {
+            element,
+            first_child: self.children.len(),
+            pushed,
+        });
         if empty {
-            self.close(pos)?;
+            self.close(start)?;
         }
         Ok(())
     }
@@ -608,21 +739,27 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn close(&mut self, pos: Pos) -> Result<(), XmlError> {
+    fn close(&mut self, start: u64) -> Result<(), XmlError> {
         let Some(open) = self.stack.pop() else {
+            let pos = self.pos_at(start);
             return Err(XmlError::new(pos, "end tag without a start tag"));
         };
         let keep = self.bindings.len() - open.pushed;
         self.bindings.truncate(keep);
-        match self.stack.last_mut() {
-            Some(parent) => parent.element.children.push(Node::Element(open.element)),
-            None => self.root = Some(open.element),
+        let mut element = open.element;
+        if self.children.len() > open.first_child {
+            element.children = self.children.drain(open.first_child..).collect();
+        }
+        if self.stack.is_empty() {
+            self.root = Some(element);
+        } else {
+            self.children.push(Node::Element(element));
         }
         Ok(())
     }
 }
 
-fn resolve_reference(name: &str) -> Option<String> {
+fn resolve_reference(name: &str) -> Option<char> {
     let c = match name {
         "amp" => '&',
         "lt" => '<',
@@ -641,13 +778,12 @@ fn resolve_reference(name: &str) -> Option<String> {
             char::from_u32(code)?
         }
     };
-    Some(c.to_string())
+    Some(c)
 }
 
 /// Decodes an attribute value: references expanded, and attribute-value
 /// normalization (XML 1.0 §3.3.3) of literal tab, CR and LF to spaces.
-fn decode_attr_value(raw: &[u8]) -> Result<String, String> {
-    let s = std::str::from_utf8(raw).map_err(|_| "value is not UTF-8".to_owned())?;
+fn decode_attr_value(s: &str) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find(['&', '\t', '\n', '\r', '<']) {
@@ -660,9 +796,9 @@ fn decode_attr_value(raw: &[u8]) -> Result<String, String> {
                     .find(';')
                     .ok_or_else(|| "'&' must start a reference such as &amp;".to_owned())?;
                 let name = &tail[..end];
-                let text = resolve_reference(name)
+                let c = resolve_reference(name)
                     .ok_or_else(|| format!("unknown entity reference '&{name};'"))?;
-                out.push_str(&text);
+                out.push(c);
                 rest = &tail[end + 1..];
             }
             b'<' => return Err("'<' is not allowed in an attribute value".to_owned()),
@@ -747,6 +883,47 @@ mod tests {
             "inside a multi-byte character rounds down"
         );
         assert_eq!(idx.pos(src, 100), Pos::new(3, 3));
+    }
+
+    #[test]
+    fn counting_by_words_matches_counting_by_chars() {
+        let samples = [
+            "",
+            "a",
+            "\n",
+            "abcdefgh\nijklmnop\n",
+            "héllo wörld ✓ 𝄞 and more text\nsecond line ünïcödé\n\n",
+            "\n\n\n\n\n\n\n\n\n",
+        ];
+        for s in samples {
+            for end in (0..=s.len()).filter(|&i| s.is_char_boundary(i)) {
+                let part = &s.as_bytes()[..end];
+                let text = &s[..end];
+                assert_eq!(count_chars(part) as usize, text.chars().count(), "{text:?}");
+                assert_eq!(
+                    count_newlines(part) as usize,
+                    text.matches('\n').count(),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cursor_agrees_with_the_line_index() {
+        let src = "<a>\n  <b x='é'>tëxt</b>\n\n<c/>  <d>\u{1d11e}</d></a>";
+        let index = LineIndex::new(src);
+        let mut forward = Cursor::START;
+        for offset in 0..=src.len() + 2 {
+            assert_eq!(forward.pos(src, offset), index.pos(src, offset), "{offset}");
+        }
+        let mut back = Cursor::START;
+        assert_eq!(back.pos(src, 20), index.pos(src, 20));
+        assert_eq!(
+            back.pos(src, 5),
+            index.pos(src, 5),
+            "looking back starts over"
+        );
     }
 
     #[test]

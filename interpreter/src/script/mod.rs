@@ -47,10 +47,10 @@ mod tests;
 
 use std::fmt;
 
-use boa_engine::JsString;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::{Attribute, PropertyDescriptor};
+use boa_engine::{JsString, js_string};
 
 /// The engine types the host's API speaks in, so callers need not name boa.
 pub use boa_engine::{Context, JsObject, JsValue};
@@ -445,14 +445,17 @@ impl ScriptHost {
         }
         let mut items = Vec::with_capacity(results.len());
         for r in results {
-            let props = result_props(r);
-            items.push(self.new_object(&props).into());
+            let mut init = ObjectInitializer::new(&mut self.context);
+            for (k, v) in result_props(r) {
+                init.property(k, v, Attribute::all());
+            }
+            items.push(init.build().into());
         }
         let array = self.new_array(items);
         if let Some(first) = results.first() {
             for (k, v) in result_props(first) {
                 array
-                    .create_data_property_or_throw(JsString::from(k), v, &mut self.context)
+                    .create_data_property_or_throw(k, v, &mut self.context)
                     .map_err(|e| ScriptError::from_js(&e, &mut self.context))?;
             }
         }
@@ -618,20 +621,38 @@ impl ScriptHost {
     }
 }
 
-fn result_props(r: &RecognitionResult) -> Vec<(&'static str, JsValue)> {
-    vec![
-        ("utterance", JsString::from(r.utterance.as_str()).into()),
-        ("confidence", r.confidence.into()),
-        ("inputmode", JsString::from(r.inputmode.as_str()).into()),
-        ("interpretation", r.interpretation.clone()),
+/// Runs boa's collector over the calling thread's heap: every session host
+/// living on this thread at once. A worker that owns a bounded number of
+/// sessions calls it while none of them has input waiting, so collections
+/// happen between dialog steps instead of inside one (boa also collects on
+/// its own when allocation passes its threshold, stalling whichever step is
+/// allocating then).
+pub fn collect_thread_garbage() {
+    boa_engine::gc::force_collect();
+}
+
+/// The properties of one `lastresult$` candidate. The names are static
+/// strings: this runs on every recognition.
+fn result_props(r: &RecognitionResult) -> [(JsString, JsValue); 6] {
+    [
         (
-            "markname",
+            js_string!("utterance"),
+            JsString::from(r.utterance.as_str()).into(),
+        ),
+        (js_string!("confidence"), r.confidence.into()),
+        (
+            js_string!("inputmode"),
+            JsString::from(r.inputmode.as_str()).into(),
+        ),
+        (js_string!("interpretation"), r.interpretation.clone()),
+        (
+            js_string!("markname"),
             r.markname
                 .as_deref()
                 .map_or(JsValue::undefined(), |m| JsString::from(m).into()),
         ),
         (
-            "marktime",
+            js_string!("marktime"),
             r.marktime.map_or(JsValue::undefined(), JsValue::from),
         ),
     ]

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::CompileError;
 use super::attrs::El;
-use super::content::trim_speech;
+use super::content::{Part, trim_speech};
 use super::tag::Tag;
 use crate::vxml::model::{
     Accept, Block, Catch, Choice, Computed, ConnectWhen, Dialog, Document, Field, FieldOption,
@@ -34,6 +34,10 @@ pub(super) struct Ctx {
 /// Compile-time state shared by the builders of one document.
 pub(super) struct Builder {
     pub url: Arc<Url>,
+    /// Inline SRGS grammars written in XML, detached from the tree before
+    /// building (see [`detach_grammars`]), by the position of their
+    /// `<grammar>` element (unique in a page), in document order.
+    pub grammars: Vec<(xml::Pos, Arc<xml::Element>)>,
     /// `#id` targets seen anywhere, checked once every dialog id is known.
     pub dialog_refs: Vec<(String, RefSite)>,
     /// `nextitem` targets seen inside the current form, checked at its end.
@@ -166,10 +170,13 @@ pub(super) fn abbreviate(s: &str) -> String {
 }
 
 /// Compiles the `<vxml>` root element of a page fetched from `url`.
-pub(super) fn document(root: &xml::Element, url: Arc<Url>) -> Result<Document, CompileError> {
-    check_depth(root, &url)?;
+pub(super) fn document(mut root: xml::Element, url: Arc<Url>) -> Result<Document, CompileError> {
+    check_depth(&root, &url)?;
+    let grammars = detach_grammars(&mut root);
+    let root = &root;
     let mut b = Builder {
         url: url.clone(),
+        grammars,
         dialog_refs: Vec::new(),
         item_refs: None,
     };
@@ -284,6 +291,36 @@ pub(super) fn document(root: &xml::Element, url: Arc<Url>) -> Result<Document, C
         }
     }
     Ok(doc)
+}
+
+/// Moves every inline SRGS grammar written in XML out of the tree, leaving
+/// its `<grammar>` element in place without children: the model keeps the
+/// grammar as written (`InlineForm::Xml`), and taking the subtree over costs
+/// less than copying it. Metadata and foreign elements are left whole.
+fn detach_grammars(root: &mut xml::Element) -> Vec<(xml::Pos, Arc<xml::Element>)> {
+    let mut found = Vec::new();
+    let mut stack: Vec<&mut xml::Element> = vec![root];
+    while let Some(e) = stack.pop() {
+        for node in e.children.iter_mut() {
+            let Node::Element(c) = node else { continue };
+            match Tag::of(c) {
+                Tag::Grammar if c.has_element_children() => {
+                    let detached = xml::Element {
+                        name: c.name.clone(),
+                        attrs: c.attrs.clone(),
+                        ns_decls: c.ns_decls.clone(),
+                        children: std::mem::take(&mut c.children),
+                        pos: c.pos,
+                    };
+                    found.push((c.pos, Arc::new(detached)));
+                }
+                Tag::Grammar | Tag::Metadata | Tag::Foreign => {}
+                _ => stack.push(c),
+            }
+        }
+    }
+    found.sort_unstable_by_key(|(pos, _)| *pos);
+    found
 }
 
 /// Rejects pages nested deeper than [`MAX_NESTING`], without recursion.
@@ -506,38 +543,31 @@ impl Builder {
         let allows_param = matches!(tag, Tag::Object | Tag::Subdialog);
         let mut options = Vec::new();
         let mut params = Vec::new();
-        let mut speech = self.speech_run();
-        for node in &e.children {
-            let child = match node {
-                Node::Text(t) => {
-                    self.speech_text(&mut speech, t);
-                    continue;
+        self.bare_speech_children(e, &cx, |b, part| {
+            let (child, ctag) = match part {
+                Part::Prompt(p) => {
+                    common.prompts.push(Arc::new(p));
+                    return Ok(());
                 }
-                Node::Element(c) => c,
+                Part::Element(child, ctag) => (child, ctag),
             };
-            let ctag = Tag::of(child);
-            if ctag.is_speech() {
-                self.speech_element(&mut speech, child, ctag, &cx)?;
-                continue;
-            }
-            self.flush_speech(&mut speech, &cx, &mut common.prompts);
             match ctag {
-                Tag::Prompt => common.prompts.push(Arc::new(self.prompt(child, &cx)?)),
+                Tag::Prompt => common.prompts.push(Arc::new(b.prompt(child, &cx)?)),
                 Tag::Catch | Tag::Error | Tag::Help | Tag::Noinput | Tag::Nomatch => {
-                    common.catches.push(self.catch(child, ctag, &cx)?);
+                    common.catches.push(b.catch(child, ctag, &cx)?);
                 }
-                Tag::Property => common.properties.push(self.property(child, &cx)?),
+                Tag::Property => common.properties.push(b.property(child, &cx)?),
                 Tag::Filled if allows_filled => {
-                    common.filled.push(self.filled(child, &cx, false)?);
+                    common.filled.push(b.filled(child, &cx, false)?);
                 }
-                Tag::Grammar if allows_grammar => common.grammars.push(self.grammar(child, &cx)?),
-                Tag::Link if allows_link => common.links.push(self.link(child, &cx)?),
-                Tag::Option if tag == Tag::Field => options.push(self.option(child, &cx)?),
-                Tag::Param if allows_param => params.push(self.param(child, &cx)?),
-                _ => self.misplaced(child, e)?,
+                Tag::Grammar if allows_grammar => common.grammars.push(b.grammar(child, &cx)?),
+                Tag::Link if allows_link => common.links.push(b.link(child, &cx)?),
+                Tag::Option if tag == Tag::Field => options.push(b.option(child, &cx)?),
+                Tag::Param if allows_param => params.push(b.param(child, &cx)?),
+                _ => b.misplaced(child, e)?,
             }
-        }
-        self.flush_speech(&mut speech, &cx, &mut common.prompts);
+            Ok(())
+        })?;
 
         let el = self.el(e, &cx);
         Ok(match tag {
@@ -724,33 +754,26 @@ impl Builder {
             lang: cx.lang.as_deref().map(str::to_owned),
             loc: el.loc(),
         };
-        let mut speech = self.speech_run();
-        for node in &e.children {
-            let child = match node {
-                Node::Text(t) => {
-                    self.speech_text(&mut speech, t);
-                    continue;
+        self.bare_speech_children(e, &cx, |b, part| {
+            let (child, tag) = match part {
+                Part::Prompt(p) => {
+                    menu.prompts.push(Arc::new(p));
+                    return Ok(());
                 }
-                Node::Element(c) => c,
+                Part::Element(child, tag) => (child, tag),
             };
-            let tag = Tag::of(child);
-            if tag.is_speech() {
-                self.speech_element(&mut speech, child, tag, &cx)?;
-                continue;
-            }
-            self.flush_speech(&mut speech, &cx, &mut menu.prompts);
             match tag {
-                Tag::Prompt => menu.prompts.push(Arc::new(self.prompt(child, &cx)?)),
-                Tag::Choice => menu.choices.push(self.choice(child, &cx)?),
-                Tag::Script => menu.init.push(Init::Script(self.script(child, &cx)?)),
-                Tag::Property => menu.properties.push(self.property(child, &cx)?),
+                Tag::Prompt => menu.prompts.push(Arc::new(b.prompt(child, &cx)?)),
+                Tag::Choice => menu.choices.push(b.choice(child, &cx)?),
+                Tag::Script => menu.init.push(Init::Script(b.script(child, &cx)?)),
+                Tag::Property => menu.properties.push(b.property(child, &cx)?),
                 Tag::Catch | Tag::Error | Tag::Help | Tag::Noinput | Tag::Nomatch => {
-                    menu.catches.push(self.catch(child, tag, &cx)?);
+                    menu.catches.push(b.catch(child, tag, &cx)?);
                 }
-                _ => self.misplaced(child, e)?,
+                _ => b.misplaced(child, e)?,
             }
-        }
-        self.flush_speech(&mut speech, &cx, &mut menu.prompts);
+            Ok(())
+        })?;
         if menu.choices.is_empty() {
             return Err(self.err(e, format!("menu '{}' has no <choice>", menu.id)));
         }
@@ -895,6 +918,31 @@ fn transfer_method(m: &str) -> TransferMethod {
 /// Collapses every run of whitespace to one space (SSML text normalization),
 /// keeping one space at either end if there was whitespace there.
 pub(super) fn collapse(s: &str) -> String {
+    if !s.is_ascii() {
+        return collapse_chars(s);
+    }
+    // ASCII text (nearly all of it): copy the words as slices.
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for (i, word) in s.split([' ', '\t', '\n', '\x0b', '\x0c', '\r']).enumerate() {
+        space |= i > 0;
+        if !word.is_empty() {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push_str(word);
+        }
+    }
+    if space {
+        out.push(' ');
+    }
+    out
+}
+
+/// [`collapse`] for text with non-ASCII characters, some of which are
+/// whitespace (no-break and ideographic spaces, line separators).
+fn collapse_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
     for c in s.chars() {
@@ -912,4 +960,30 @@ pub(super) fn collapse(s: &str) -> String {
         out.push(' ');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_agrees_for_ascii_and_other_text() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "  a  b ",
+            "\tone\r\n two\x0b\x0cthree",
+            "no-space",
+            " lead",
+            "trail\n",
+        ] {
+            assert_eq!(collapse(s), collapse_chars(s), "{s:?}");
+        }
+        assert_eq!(collapse("  Press\n   1 "), " Press 1 ");
+        assert_eq!(
+            collapse("caf\u{e9}\u{a0} au\u{3000}lait"),
+            "caf\u{e9} au lait"
+        );
+    }
 }

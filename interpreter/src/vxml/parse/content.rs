@@ -28,9 +28,17 @@ use crate::xml::{self, Node, Pos};
 
 /// Bare speech content being gathered into an implicit prompt.
 #[derive(Default)]
-pub(super) struct SpeechRun {
+struct SpeechRun {
     nodes: Vec<PromptNode>,
     pos: Option<Pos>,
+}
+
+/// What [`Builder::bare_speech_children`] hands over besides bare speech.
+pub(super) enum Part<'e> {
+    /// An implicit prompt made of adjacent bare speech.
+    Prompt(Prompt),
+    /// A child element that is not speech, with its tag.
+    Element(&'e xml::Element, Tag),
 }
 
 /// The position reached from `start` after `text`.
@@ -66,21 +74,54 @@ fn count32(s: &str) -> u32 {
 /// Trims whitespace at both ends of a prompt's content and drops empty text.
 pub(in crate::vxml::parse) fn trim_speech(nodes: &mut Vec<PromptNode>) {
     if let Some(PromptNode::Text(t)) = nodes.first_mut() {
-        t.text = t.text.trim_start().to_owned();
+        let leading = t.text.len() - t.text.trim_start().len();
+        t.text.drain(..leading);
     }
     if let Some(PromptNode::Text(t)) = nodes.last_mut() {
-        t.text = t.text.trim_end().to_owned();
+        let kept = t.text.trim_end().len();
+        t.text.truncate(kept);
     }
     nodes.retain(|n| !matches!(n, PromptNode::Text(t) if t.text.is_empty()));
 }
 
 impl Builder {
-    pub(super) fn speech_run(&self) -> SpeechRun {
-        SpeechRun::default()
+    /// Walks the children of `e` as content that may hold bare speech:
+    /// adjacent text and speech elements become one implicit prompt, and
+    /// `each` receives, in document order, every such prompt and every other
+    /// child element.
+    pub(super) fn bare_speech_children<'e>(
+        &mut self,
+        e: &'e xml::Element,
+        cx: &Ctx,
+        mut each: impl FnMut(&mut Self, Part<'e>) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError> {
+        let mut run = SpeechRun::default();
+        for node in &e.children {
+            let child = match node {
+                Node::Text(t) => {
+                    self.speech_text(&mut run, t);
+                    continue;
+                }
+                Node::Element(c) => c,
+            };
+            let tag = Tag::of(child);
+            if tag.is_speech() {
+                self.speech_element(&mut run, child, tag, cx)?;
+                continue;
+            }
+            if let Some(p) = self.take_speech(&mut run, cx) {
+                each(self, Part::Prompt(p))?;
+            }
+            each(self, Part::Element(child, tag))?;
+        }
+        if let Some(p) = self.take_speech(&mut run, cx) {
+            each(self, Part::Prompt(p))?;
+        }
+        Ok(())
     }
 
     /// Adds bare text to the run; whitespace before any speech is dropped.
-    pub(super) fn speech_text(&self, run: &mut SpeechRun, t: &xml::Text) {
+    fn speech_text(&self, run: &mut SpeechRun, t: &xml::Text) {
         if run.nodes.is_empty() && t.text.trim().is_empty() {
             return;
         }
@@ -92,7 +133,7 @@ impl Builder {
     }
 
     /// Adds a bare speech element to the run.
-    pub(super) fn speech_element(
+    fn speech_element(
         &mut self,
         run: &mut SpeechRun,
         e: &xml::Element,
@@ -124,18 +165,6 @@ impl Builder {
         })
     }
 
-    pub(super) fn flush_speech(&self, run: &mut SpeechRun, cx: &Ctx, out: &mut Vec<Arc<Prompt>>) {
-        if let Some(p) = self.take_speech(run, cx) {
-            out.push(Arc::new(p));
-        }
-    }
-
-    fn flush_speech_stmt(&self, run: &mut SpeechRun, cx: &Ctx, out: &mut Vec<Stmt>) {
-        if let Some(p) = self.take_speech(run, cx) {
-            out.push(Stmt::Prompt(Arc::new(p)));
-        }
-    }
-
     fn loc(&self, pos: Pos) -> crate::vxml::model::Loc {
         crate::vxml::model::Loc::new(self.url.clone(), pos)
     }
@@ -147,26 +176,17 @@ impl Builder {
         cx: &Ctx,
     ) -> Result<Vec<Stmt>, CompileError> {
         let mut out = Vec::new();
-        let mut run = self.speech_run();
-        for node in &e.children {
-            let child = match node {
-                Node::Text(t) => {
-                    self.speech_text(&mut run, t);
-                    continue;
+        self.bare_speech_children(e, cx, |b, part| {
+            match part {
+                Part::Prompt(p) => out.push(Stmt::Prompt(Arc::new(p))),
+                Part::Element(child, tag) => {
+                    if let Some(stmt) = b.stmt(child, tag, e, cx)? {
+                        out.push(stmt);
+                    }
                 }
-                Node::Element(c) => c,
-            };
-            let tag = Tag::of(child);
-            if tag.is_speech() {
-                self.speech_element(&mut run, child, tag, cx)?;
-                continue;
             }
-            self.flush_speech_stmt(&mut run, cx, &mut out);
-            if let Some(stmt) = self.stmt(child, tag, e, cx)? {
-                out.push(stmt);
-            }
-        }
-        self.flush_speech_stmt(&mut run, cx, &mut out);
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -311,36 +331,28 @@ impl Builder {
             loc: loc.clone(),
         }];
         let mut seen_else = false;
-        let mut run = self.speech_run();
-        for node in &e.children {
-            let child = match node {
-                Node::Text(t) => {
-                    self.speech_text(&mut run, t);
-                    continue;
+        self.bare_speech_children(e, cx, |b, part| {
+            let (child, tag) = match part {
+                Part::Prompt(p) => {
+                    if let Some(current) = branches.last_mut() {
+                        current.body.push(Stmt::Prompt(Arc::new(p)));
+                    }
+                    return Ok(());
                 }
-                Node::Element(c) => c,
+                Part::Element(child, tag) => (child, tag),
             };
-            let tag = Tag::of(child);
-            if tag.is_speech() {
-                self.speech_element(&mut run, child, tag, cx)?;
-                continue;
-            }
-            let Some(current) = branches.last_mut() else {
-                continue;
-            };
-            self.flush_speech_stmt(&mut run, cx, &mut current.body);
             match tag {
                 Tag::Elseif | Tag::Else => {
                     if seen_else {
-                        return Err(self.err(
+                        return Err(b.err(
                             child,
                             format!("<{}> cannot follow <else> in the same <if>", child.name),
                         ));
                     }
-                    let ccx = self.enter(child, cx)?;
-                    let cel = self.el(child, &ccx);
+                    let ccx = b.enter(child, cx)?;
+                    let cel = b.el(child, &ccx);
                     if let Some(c) = child.elements().next() {
-                        return Err(self.err(
+                        return Err(b.err(
                             c,
                             format!("<{}> must be empty: its statements follow it", child.name),
                         ));
@@ -358,15 +370,15 @@ impl Builder {
                     });
                 }
                 _ => {
-                    if let Some(stmt) = self.stmt(child, tag, e, cx)? {
+                    if let Some(stmt) = b.stmt(child, tag, e, cx)?
+                        && let Some(current) = branches.last_mut()
+                    {
                         current.body.push(stmt);
                     }
                 }
             }
-        }
-        if let Some(current) = branches.last_mut() {
-            self.flush_speech_stmt(&mut run, cx, &mut current.body);
-        }
+            Ok(())
+        })?;
         Ok(If { branches, loc })
     }
 
@@ -536,9 +548,14 @@ impl Builder {
     ) -> Result<GrammarRef, CompileError> {
         let cx = self.enter(e, outer)?;
         let el = self.el(e, &cx);
-        let has_rules = e.has_element_children();
+        let detached = self
+            .grammars
+            .binary_search_by_key(&e.pos, |(pos, _)| *pos)
+            .ok()
+            .and_then(|i| self.grammars.get(i))
+            .map(|(_, g)| g.clone());
         let text = e.text();
-        let inline = has_rules || !text.trim().is_empty();
+        let inline = detached.is_some() || !text.trim().is_empty();
         let source = match (el.which(&["src", "srcexpr"])?, inline) {
             (Some(_), true) => {
                 return Err(el.err("<grammar> cannot have both a 'src'/'srcexpr' and inline rules"));
@@ -547,7 +564,7 @@ impl Builder {
                 return Err(el.err("<grammar> needs inline rules, a 'src' or a 'srcexpr'"));
             }
             (None, true) => {
-                GrammarSource::Inline(self.inline_grammar(&el, has_rules, &text, &outer.base)?)
+                GrammarSource::Inline(self.inline_grammar(&el, detached, &text, &outer.base)?)
             }
             (Some(0), false) => GrammarSource::Src(el.resolve("src", el.req("src")?)?),
             (Some(_), false) => GrammarSource::SrcExpr(el.req_expr("srcexpr")?),
@@ -591,18 +608,18 @@ impl Builder {
     fn inline_grammar(
         &self,
         el: &El<'_>,
-        has_rules: bool,
+        detached: Option<Arc<xml::Element>>,
         text: &str,
         base: &Url,
     ) -> Result<InlineGrammar, CompileError> {
         let media_type = el.opt("type").map(str::trim);
-        if has_rules {
+        if let Some(rules) = detached {
             if let Some(t) = media_type.filter(|t| *t != "application/srgs+xml") {
                 return Err(el.err(format!(
                     "an inline grammar written in XML must be SRGS (type application/srgs+xml), not '{t}'"
                 )));
             }
-            let compiled = Grammar::from_xml(el.e, base).map_err(|g| {
+            let compiled = Grammar::from_xml(&rules, base).map_err(|g| {
                 CompileError::new(
                     &self.url,
                     g.pos.unwrap_or(el.e.pos),
@@ -610,7 +627,7 @@ impl Builder {
                 )
             })?;
             return Ok(InlineGrammar {
-                form: InlineForm::Xml(Arc::new(el.e.clone())),
+                form: InlineForm::Xml(rules),
                 compiled,
             });
         }

@@ -119,11 +119,12 @@ pub fn compile_with(
     let text = encoding::decode(src).map_err(|m| CompileError::new(&url, Pos::new(1, 1), m))?;
     let root = xml::parse_with(&text, options.xml_limits)
         .map_err(|e| CompileError::new(&url, e.pos, e.message))?;
-    build::document(&root, url).map(Arc::new)
+    build::document(root, url).map(Arc::new)
 }
 
-/// Compiles an already parsed XML tree fetched from `url`.
-pub fn compile_tree(root: &xml::Element, url: &Url) -> Result<Arc<Document>, CompileError> {
+/// Compiles an already parsed XML tree fetched from `url`. The tree is
+/// consumed: inline grammars move into the model.
+pub fn compile_tree(root: xml::Element, url: &Url) -> Result<Arc<Document>, CompileError> {
     build::document(root, Arc::new(url.clone())).map(Arc::new)
 }
 

@@ -269,7 +269,7 @@ fn grammar_errors_fail_the_page_at_their_position() {
 #[test]
 fn compile_tree_matches_compile() {
     let tree = crate::xml::parse(EVERY_ELEMENT).expect("well-formed");
-    let a = compile_tree(&tree, &url()).expect("tree compiles");
+    let a = compile_tree(tree, &url()).expect("tree compiles");
     let b = compile(EVERY_ELEMENT, &url()).expect("bytes compile");
     assert_eq!(a, b);
 }
