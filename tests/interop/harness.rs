@@ -95,7 +95,7 @@ impl Server {
         let mut config = ServeConfig::default();
         config.sip.listen = "127.0.0.1:0".parse().expect("literal");
         config.http.listen = "127.0.0.1:0".parse().expect("literal");
-        config.http.root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vxml-samples");
+        config.http.root = samples_dir();
         config.workers.threads = 2;
         let base = 20000 + (std::process::id() % 200) as u16 * 40 + free_port() % 20 * 2;
         config.rtp.port_min = base;
@@ -156,6 +156,11 @@ pub fn run(cmd: &mut Command) {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The repository's `vxml-samples/` folder.
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vxml-samples")
 }
 
 /// Caller audio: `seconds` of silence (8 kHz mono WAV). baresip hangs up when
