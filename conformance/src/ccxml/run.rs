@@ -2,14 +2,13 @@
 //! its scenario) on a [`SessionDriver`], isolated on its own thread, judged
 //! by the value the session exits with (CCXML 1.0 §6.2.10 `<exit expr>`).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use url::Url;
 
-use crate::vxml::report::{Report, TestResult, Verdict};
-use crate::vxml::run::selected;
-use crate::vxml::server::{ServerError, SuiteServer};
+use crate::vxml::report::{Report, Verdict};
+use crate::vxml::run::run_selected;
+use crate::vxml::server::ServerError;
 use crate::vxml::{Suite, TestCase};
 
 /// How a session ended.
@@ -108,58 +107,21 @@ pub fn run_suite(
     driver: &dyn SessionDriver,
     options: &RunOptions,
 ) -> Result<Report, ServerError> {
-    let server = SuiteServer::start(Arc::new(suite.files.clone()))?;
-    let base = server.base_url();
-    let tests: Vec<&TestCase> = suite
-        .tests
-        .iter()
-        .filter(|t| selected(t, &options.filter))
-        .collect();
-    let results = crate::run_parallel(&tests, options.jobs, |test| {
-        run_test(suite, test, &base, driver, options.max_time)
-    });
-    drop(server);
-    Ok(Report {
-        suite: suite.name.clone(),
-        results,
-    })
-}
-
-fn run_test(
-    suite: &Suite,
-    test: &TestCase,
-    base: &Url,
-    driver: &dyn SessionDriver,
-    max_time: Duration,
-) -> TestResult {
-    let span = tracing::info_span!("ccxml_conformance_test", id = %test.id);
-    let _entered = span.enter();
-    let started = Instant::now();
-    let (verdict, reason) = if test.manual {
-        (
-            Verdict::Skip,
-            Some("manual test (exec_manual=1)".to_owned()),
-        )
-    } else if !suite.files.contains_key(&test.start) {
-        (
-            Verdict::Fail,
-            Some(format!("start document {} is not in the suite", test.start)),
-        )
-    } else {
+    run_selected(suite, &options.filter, options.jobs, |test, base| {
+        if !suite.files.contains_key(&test.start) {
+            return (
+                Verdict::Fail,
+                Some(format!("start document {} is not in the suite", test.start)),
+            );
+        }
         match (base.join(&test.start), scenario_of(suite, test).transpose()) {
-            (Ok(start), Ok(scenario)) => judge(&driver.run_session(&start, scenario, max_time)),
+            (Ok(start), Ok(scenario)) => {
+                judge(&driver.run_session(&start, scenario, options.max_time))
+            }
             (Err(e), _) => (Verdict::Fail, Some(format!("bad start uri: {e}"))),
             (_, Err(e)) => (Verdict::Fail, Some(e)),
         }
-    };
-    TestResult {
-        id: test.id.clone(),
-        spec: test.spec.clone(),
-        description: test.description.clone(),
-        verdict,
-        reason,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    }
+    })
 }
 
 /// The verdict for a session: it passes only by exiting with `'pass'`.

@@ -86,64 +86,66 @@ pub fn run_suite(
     driver: &dyn DialogDriver,
     options: &RunOptions,
 ) -> Result<Report, ServerError> {
+    run_selected(suite, &options.filter, options.jobs, |test, base| {
+        if let Some(dep) = test.deps.iter().find(|d| d.is_server_script()) {
+            // The suite's `.ircgi` files describe what its server computes; the
+            // loopback server serves files only, so such tests cannot run.
+            return (
+                Verdict::Skip,
+                Some(format!("needs the server-side script {}", dep.uri)),
+            );
+        }
+        if let Err(e) = check_start(suite, &test.start) {
+            return (Verdict::Fail, Some(e));
+        }
+        match base.join(&test.start) {
+            Ok(start) => {
+                let mut answerer = Answerer::new();
+                judge(&driver.run_dialog(&start, &mut answerer, options.max_steps))
+            }
+            Err(e) => (Verdict::Fail, Some(format!("bad start uri: {e}"))),
+        }
+    })
+}
+
+/// The frame every suite kind shares: serves `suite`'s files on a loopback
+/// server, runs the tests `filter` selects `jobs` at a time, skips manual
+/// tests, and times each verdict `verdict(test, base_url)` gives.
+pub(crate) fn run_selected(
+    suite: &Suite,
+    filter: &[String],
+    jobs: usize,
+    verdict: impl Fn(&TestCase, &Url) -> (Verdict, Option<String>) + Sync,
+) -> Result<Report, ServerError> {
     let server = SuiteServer::start(Arc::new(suite.files.clone()))?;
     let base = server.base_url();
-    let tests: Vec<&TestCase> = suite
-        .tests
-        .iter()
-        .filter(|t| selected(t, &options.filter))
-        .collect();
-    let results = crate::run_parallel(&tests, options.jobs, |test| {
-        run_test(suite, test, &base, driver, options.max_steps)
+    let tests: Vec<&TestCase> = suite.tests.iter().filter(|t| selected(t, filter)).collect();
+    let results = crate::run_parallel(&tests, jobs, |test| {
+        let span = tracing::info_span!("conformance_test", suite = %suite.name, id = %test.id);
+        let _entered = span.enter();
+        let started = Instant::now();
+        let (verdict, reason) = if test.manual {
+            (
+                Verdict::Skip,
+                Some("manual test (exec_manual=1)".to_owned()),
+            )
+        } else {
+            verdict(test, &base)
+        };
+        TestResult {
+            id: test.id.clone(),
+            spec: test.spec.clone(),
+            description: test.description.clone(),
+            verdict,
+            reason,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
     });
     drop(server);
     Ok(Report {
         suite: suite.name.clone(),
         results,
     })
-}
-
-fn run_test(
-    suite: &Suite,
-    test: &TestCase,
-    base: &Url,
-    driver: &dyn DialogDriver,
-    max_steps: u32,
-) -> TestResult {
-    let span = tracing::info_span!("conformance_test", id = %test.id);
-    let _entered = span.enter();
-    let started = Instant::now();
-    let (verdict, reason) = if test.manual {
-        (
-            Verdict::Skip,
-            Some("manual test (exec_manual=1)".to_owned()),
-        )
-    } else if let Some(dep) = test.deps.iter().find(|d| d.is_server_script()) {
-        // The suite's `.ircgi` files describe what its server computes; the
-        // loopback server serves files only, so such tests cannot run.
-        (
-            Verdict::Skip,
-            Some(format!("needs the server-side script {}", dep.uri)),
-        )
-    } else if let Err(e) = check_start(suite, &test.start) {
-        (Verdict::Fail, Some(e))
-    } else {
-        match base.join(&test.start) {
-            Ok(start) => {
-                let mut answerer = Answerer::new();
-                judge(&driver.run_dialog(&start, &mut answerer, max_steps))
-            }
-            Err(e) => (Verdict::Fail, Some(format!("bad start uri: {e}"))),
-        }
-    };
-    TestResult {
-        id: test.id.clone(),
-        spec: test.spec.clone(),
-        description: test.description.clone(),
-        verdict,
-        reason,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    }
 }
 
 /// The start document exists and rewrites (so a broken test says why rather
