@@ -106,9 +106,11 @@ fn a_session_that_never_exits_times_out() {
     let t = run("screen-redirect", None);
     // The default caller is neither blocked nor VIP: redirected to the queue.
     assert_eq!(t.exit_value(), Some(&json!("redirected")), "{t}");
-    let mut scenario = Scenario::default();
-    scenario.max_time_ms = Some(5000);
-    scenario.startupmode = Some("external".into());
+    let scenario = Scenario {
+        max_time_ms: Some(5000),
+        startupmode: Some("external".into()),
+        ..Scenario::default()
+    };
     let url = target_url(&sample("ccxml/inbound-dialog/main.ccxml")).expect("a file URL");
     let t = run_scenario(url.clone(), &scenario, &RunOptions::relative_to(&url))
         .expect("the text driver starts");
