@@ -874,9 +874,10 @@ impl Session {
         );
     }
 
-    /// Drops connections, dialogs and conferences whose final event has
-    /// just been processed (§10: they leave `session.connections` once the
-    /// application has seen them end).
+    /// Drops connections and dialogs that failed to start whose final
+    /// event has just been processed (§10: they leave `session.connections`
+    /// once the application has seen them end). Exited dialogs and destroyed
+    /// conferences leave earlier, in [`Session::detach`].
     fn retire(&mut self, event: &Event) {
         let name = event.name.as_str();
         if matches!(
