@@ -2,7 +2,8 @@
 //! implementation-report layout, scenarios for the simulated telephony)
 //! in-process on the CCXML text driver and compares the result with the
 //! committed baseline (`conformance/ccxml/baseline.json`): a test that passes
-//! in the baseline must still pass, and the pass rate does not drop.
+//! in the baseline must still pass, the pass rate does not drop, and issue 7's
+//! bar holds (at least 150 tests, at least 95 % passing).
 //!
 //! After a behaviour change that makes more tests pass, refresh the baseline
 //! from a real run:
@@ -58,9 +59,16 @@ fn own_suite_keeps_every_baseline_pass() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    // The pass rate never drops below the baseline's (issue 7 asks for 95 %;
-    // docs/CONFORMANCE.md lists the tests still failing and why).
+    // The pass rate never drops below the baseline's, nor below issue 7's
+    // 95 % (docs/CONFORMANCE.md lists any test failing and why).
     let rate = |r: &Report| r.passed() as f64 / r.results.len().max(1) as f64;
+    assert!(report.results.len() >= 150, "{}", report.closing_line());
+    assert!(
+        rate(&report) >= 0.95,
+        "pass rate {:.3} below 0.95: {}",
+        rate(&report),
+        report.closing_line()
+    );
     assert!(
         rate(&report) >= rate(&baseline),
         "pass rate {:.3} below the baseline's {:.3}: {}",

@@ -99,6 +99,13 @@ struct Network<'a> {
     seq: u64,
     t: u64,
     inbound: Option<String>,
+    /// Child sessions still loading their document, by index, with the
+    /// index of the session whose `<createccxml>` started them: it learns
+    /// `ccxml.created` or `error.createccxml` once the load is decided.
+    creating: BTreeMap<usize, usize>,
+    /// The connection each running dialog talks to, by (session index,
+    /// dialog id): when that connection ends, so does the dialog.
+    dialogs_on: BTreeMap<(usize, String), String>,
 }
 
 impl<'a> Network<'a> {
@@ -121,6 +128,8 @@ impl<'a> Network<'a> {
             seq: 0,
             t: 0,
             inbound: None,
+            creating: BTreeMap::new(),
+            dialogs_on: BTreeMap::new(),
         }
     }
 
@@ -151,9 +160,14 @@ impl<'a> Network<'a> {
     }
 
     fn schedule(&mut self, delay_ms: u64, input: Input) {
+        self.deliver(self.cur, delay_ms, input);
+    }
+
+    /// Queues `input` for session `target` after `delay_ms`.
+    fn deliver(&mut self, target: usize, delay_ms: u64, input: Input) {
         self.seq += 1;
         self.agenda
-            .insert((self.t + delay_ms, self.seq), (self.cur, input));
+            .insert((self.t + delay_ms, self.seq), (target, input));
     }
 
     fn run(&mut self, url: Url) -> Transcript {
@@ -250,6 +264,7 @@ impl<'a> Network<'a> {
                 .collect();
             for key in due {
                 if let Some((target, input)) = self.agenda.remove(&key) {
+                    self.track_dialogs(target, &input);
                     self.sessions[target].handle_input(input, now);
                     self.perform_all();
                     if self.sessions[0].is_finished() {
@@ -359,6 +374,12 @@ impl<'a> Network<'a> {
                     let result = self.fetch.fetch(&req);
                     self.fetch.forget_recent();
                     self.sessions[idx].handle_fetched(req.id, result, now);
+                    if self.sessions[idx].has_loaded()
+                        && let Some(parent) = self.creating.remove(&idx)
+                    {
+                        let sessionid = self.sessions[idx].id().to_owned();
+                        self.deliver(parent, 0, Input::SessionCreated { sessionid });
+                    }
                 }
                 Output::AcceptCall { connection, .. } => {
                     self.action(format!("accept {connection}"));
@@ -462,6 +483,10 @@ impl<'a> Network<'a> {
                         values_suffix(&spec.values)
                     ));
                     let key = spec.src.as_ref().map(|u| u.to_string()).unwrap_or_default();
+                    if let Some(c) = &spec.connection {
+                        self.dialogs_on
+                            .insert((idx, spec.dialog.clone()), c.clone());
+                    }
                     self.run_dialog(spec.dialog, &key);
                 }
                 Output::TerminateDialog { dialog, immediate } => {
@@ -540,7 +565,7 @@ impl<'a> Network<'a> {
                     config.parent = Some(self.sessions[idx].id().to_owned());
                     config.values = values;
                     self.sessions.push(Session::new(config, now));
-                    self.schedule(0, Input::SessionCreated { sessionid });
+                    self.creating.insert(self.sessions.len() - 1, idx);
                 }
                 Output::Log { label, text, .. } => {
                     self.record(Entry::Log { at_ms, label, text });
@@ -592,11 +617,60 @@ impl<'a> Network<'a> {
                     self.record(Entry::Ended {
                         at_ms,
                         event,
-                        reason,
+                        reason: reason.clone(),
                     });
-                    self.child_ended(idx, Value::Null, Map::new());
+                    match self.creating.remove(&idx) {
+                        // The child never ran: its document could not be
+                        // fetched or compiled (§6.2.9 error.createccxml).
+                        Some(parent) => {
+                            let sessionid = self.sessions[idx].id().to_owned();
+                            self.deliver(parent, 0, Input::CreateFailed { sessionid, reason });
+                        }
+                        None => self.child_ended(idx, Value::Null, Map::new()),
+                    }
                 }
             }
+        }
+    }
+
+    /// Keeps `dialogs_on` current as `input` reaches session `target`: a
+    /// dialog that exits is forgotten; a connection that ends takes the
+    /// dialogs on it along. The VoiceXML interpreter of such a dialog gets
+    /// `connection.disconnect.hangup` and, with no values to return, exits at
+    /// once, so the session sees `connection.disconnected` and then
+    /// `dialog.exit`.
+    fn track_dialogs(&mut self, target: usize, input: &Input) {
+        match input {
+            Input::DialogExit { dialog, .. } | Input::DialogFailed { dialog, .. } => {
+                self.dialogs_on.remove(&(target, dialog.clone()));
+            }
+            Input::Disconnected { connection, .. } | Input::Redirected { connection } => {
+                let ended: Vec<String> = self
+                    .dialogs_on
+                    .iter()
+                    .filter(|((s, _), c)| *s == target && *c == connection)
+                    .map(|((_, d), _)| d.clone())
+                    .collect();
+                for dialog in ended {
+                    self.dialogs_on.remove(&(target, dialog.clone()));
+                    self.agenda
+                        .retain(|_, (t, i)| *t != target || !is_for_dialog(i, &dialog));
+                    let at_ms = self.t;
+                    self.record(Entry::Network {
+                        at_ms,
+                        text: format!("dialog {dialog} ends: connection {connection} is gone"),
+                    });
+                    self.deliver(
+                        target,
+                        0,
+                        Input::DialogExit {
+                            dialog,
+                            values: Value::Null,
+                        },
+                    );
+                }
+            }
+            _ => {}
         }
     }
 
@@ -872,6 +946,68 @@ outcome = "noanswer"
             run_scenario(url.clone(), &scenario, &RunOptions::relative_to(&url)).expect("driver");
         assert_eq!(t.exit_value(), Some(&json!("noanswer")), "{t}");
         assert!(t.to_string().contains("7.000 [connection.failed]"), "{t}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_child_whose_document_is_missing_or_malformed_is_a_createccxml_error() {
+        let dir = std::env::temp_dir().join(format!("vxp-ccxml-badchild-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("bad.ccxml"), "<ccxml version=").expect("written");
+        let parent = write(
+            &dir,
+            "parent.ccxml",
+            r#"<var name="n" expr="0"/>
+<eventprocessor>
+  <transition event="ccxml.loaded">
+    <createccxml next="'missing.ccxml'"/><createccxml next="'bad.ccxml'"/>
+  </transition>
+  <transition event="error.createccxml" cond="n == 0"><assign name="n" expr="1"/></transition>
+  <transition event="error.createccxml"><exit expr="'both failed'"/></transition>
+  <transition event="ccxml.created"><exit expr="'created'"/></transition>
+</eventprocessor>"#,
+        );
+        let scenario = Scenario {
+            startupmode: Some("external".into()),
+            ..Scenario::default()
+        };
+        let t = run_scenario(parent.clone(), &scenario, &RunOptions::relative_to(&parent))
+            .expect("driver starts");
+        assert_eq!(t.exit_value(), Some(&json!("both failed")), "{t}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_hangup_ends_the_dialog_on_that_call() {
+        let dir = std::env::temp_dir().join(format!("vxp-ccxml-hangup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = write(
+            &dir,
+            "app.ccxml",
+            r#"<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected"><dialogstart src="'menu.vxml'"/></transition>
+  <transition event="dialog.exit"><exit expr="event$.connectionid + ' ' + event$.dialogid"/></transition>
+</eventprocessor>"#,
+        );
+        let scenario = Scenario::from_toml(
+            r#"[dialogs."*"]
+after_ms = 60000
+[[events]]
+at_ms = 500
+kind = "hangup"
+"#,
+        )
+        .expect("valid");
+        let t =
+            run_scenario(url.clone(), &scenario, &RunOptions::relative_to(&url)).expect("driver");
+        assert_eq!(t.exit_value(), Some(&json!("c1 d1")), "{t}");
+        let text = t.to_string();
+        let hangup = text.find("[connection.disconnected]").expect("hangup seen");
+        let exit = text
+            .find("0.500 [dialog.exit]")
+            .expect("dialog exits at the hangup");
+        assert!(hangup < exit, "{t}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

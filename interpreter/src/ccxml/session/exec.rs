@@ -675,9 +675,17 @@ impl Session {
                     if spec.connection.is_some() {
                         d.connection = spec.connection.clone();
                     }
+                    if spec.conference.is_some() {
+                        d.conference = spec.conference.clone();
+                    }
                     let obj = d.obj.clone();
                     let st = self.js.string(DialogState::Starting.name());
                     objects::set(&mut self.js, &obj, "state", st);
+                    if let Some(c) = &spec.connection {
+                        let id = self.js.string(c);
+                        objects::set(&mut self.js, &obj, "connectionid", id);
+                        self.link_dialog(c, Some(&spec.dialog));
+                    }
                 } else {
                     let src = spec.src.as_ref().map(|u| u.to_string()).unwrap_or_default();
                     self.add_dialog(
@@ -733,8 +741,29 @@ impl Session {
         req: &DialogRequest,
         start: bool,
     ) -> Result<DialogSpec, Raise> {
-        let connection = self.eval_opt_string(at, &req.connectionid)?;
+        let mut connection = self.eval_opt_string(at, &req.connectionid)?;
         let conference = self.eval_opt_string(at, &req.conferenceid)?;
+        if start && connection.is_none() && conference.is_none() {
+            let prepared_on = match &req.prepareddialogid {
+                Some(p) => {
+                    let id = self.eval_string(at, p)?;
+                    self.objects
+                        .dialogs
+                        .get(&id)
+                        .is_some_and(|d| d.connection.is_some() || d.conference.is_some())
+                }
+                None => false,
+            };
+            // §7.2.2: without connectionid or conferenceid the dialog runs
+            // on the connection of the event being processed.
+            if !prepared_on {
+                connection = self
+                    .current
+                    .as_ref()
+                    .and_then(|ev| ev.field("connectionid"))
+                    .map(str::to_owned);
+            }
+        }
         if let Some(c) = &connection {
             let conn = self
                 .objects

@@ -34,7 +34,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use boa_engine::{JsObject, JsValue};
+use boa_engine::{JsObject, JsValue, js_string};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -226,10 +226,14 @@ impl Session {
         session_vars.push(("values", values));
         let io = json_to_js(&mut js, &Value::Object(config.ioprocessors.clone()));
         session_vars.push(("ioprocessors", io));
-        for (name, value) in session_vars {
-            if let Err(e) = js.declare(Scope::Session, name, value) {
-                tracing::warn!("session.{name} not set: {e}");
+        // Session variables are read-only to the document (§8.3).
+        match js.scope_object(Scope::Session).cloned() {
+            Some(scope) => {
+                for (name, value) in session_vars {
+                    objects::set(&mut js, &scope, name, value);
+                }
             }
+            None => tracing::warn!("the session scope is missing; session variables not set"),
         }
         js.enter(Scope::Application);
         if let Err(e) = js.run_script(CONSTANTS, Scope::Application) {
@@ -281,6 +285,14 @@ impl Session {
     /// Whether the session has ended (after `<exit>`, a kill, or an unhandled error).
     pub fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Finished)
+    }
+
+    /// Whether the initial document (and its scripts) loaded and the
+    /// session began to run it: until then a driver that started the
+    /// session for `<createccxml>` owes its creator neither `ccxml.created`
+    /// nor `error.createccxml` (§6.2.9).
+    pub fn has_loaded(&self) -> bool {
+        self.doc.is_some()
     }
 
     /// The next request for the driver.
@@ -520,13 +532,9 @@ impl Session {
                 } else {
                     "error.dialog.notstarted"
                 };
-                self.enqueue(Event::new(
-                    name,
-                    [
-                        ("dialogid", Value::String(dialog)),
-                        ("reason", Value::String(reason)),
-                    ],
-                ));
+                let mut fields = self.dialog_fields(&dialog);
+                fields.push(("reason", Value::String(reason)));
+                self.enqueue(Event::new(name, fields));
             }
             Input::DialogExit { dialog, values } => {
                 if !self.objects.dialogs.contains_key(&dialog) {
@@ -534,19 +542,16 @@ impl Session {
                 }
                 self.objects.isolate(&dialog);
                 self.objects.sync_media(&mut self.js);
-                self.enqueue(Event::new(
-                    "dialog.exit",
-                    [("dialogid", Value::String(dialog)), ("values", values)],
-                ));
+                let mut fields = self.dialog_fields(&dialog);
+                fields.push(("values", values));
+                self.enqueue(Event::new("dialog.exit", fields));
             }
             Input::DialogDisconnect { dialog } => {
                 if !self.objects.dialogs.contains_key(&dialog) {
                     return self.drop_event("dialog.disconnect", "no such dialog");
                 }
-                self.enqueue(Event::new(
-                    "dialog.disconnect",
-                    [("dialogid", Value::String(dialog))],
-                ));
+                let fields = self.dialog_fields(&dialog);
+                self.enqueue(Event::new("dialog.disconnect", fields));
             }
             Input::DialogTransfer {
                 dialog,
@@ -556,14 +561,10 @@ impl Session {
                 if !self.objects.dialogs.contains_key(&dialog) {
                     return self.drop_event("dialog.transfer", "no such dialog");
                 }
-                self.enqueue(Event::new(
-                    "dialog.transfer",
-                    [
-                        ("dialogid", Value::String(dialog)),
-                        ("type", Value::String(transfer_type)),
-                        ("URI", Value::String(uri)),
-                    ],
-                ));
+                let mut fields = self.dialog_fields(&dialog);
+                fields.push(("type", Value::String(transfer_type)));
+                fields.push(("URI", Value::String(uri)));
+                self.enqueue(Event::new("dialog.transfer", fields));
             }
             Input::DialogUser {
                 dialog,
@@ -573,13 +574,9 @@ impl Session {
                 if !self.objects.dialogs.contains_key(&dialog) {
                     return self.drop_event("dialog.user", "no such dialog");
                 }
-                self.enqueue(Event::new(
-                    format!("dialog.user.{name}"),
-                    [
-                        ("dialogid", Value::String(dialog)),
-                        ("values", Value::Object(values)),
-                    ],
-                ));
+                let mut fields = self.dialog_fields(&dialog);
+                fields.push(("values", Value::Object(values)));
+                self.enqueue(Event::new(format!("dialog.user.{name}"), fields));
             }
             Input::ConferenceCreated { conference } => {
                 let Some(c) = self.objects.conferences.get_mut(&conference) else {
@@ -753,10 +750,17 @@ impl Session {
         let obj = d.obj.clone();
         let state = self.js.string(to.name());
         objects::set(&mut self.js, &obj, "state", state);
-        self.enqueue(Event::new(
-            name.to_owned(),
-            [("dialogid", Value::String(id.to_owned()))],
-        ));
+        let fields = self.dialog_fields(id);
+        self.enqueue(Event::new(name.to_owned(), fields));
+    }
+
+    /// A new object whose properties the document can read but not change.
+    fn mirror(&mut self, props: Vec<(&str, JsValue)>) -> JsObject {
+        let obj = self.js.new_object(&[]);
+        for (k, v) in props {
+            objects::set(&mut self.js, &obj, k, v);
+        }
+        obj
     }
 
     fn add_connection(&mut self, id: &str, state: ConnState, extra: &[(&str, Value)]) {
@@ -768,7 +772,7 @@ impl Session {
             let v = json_to_js(&mut self.js, v);
             props.push((k, v));
         }
-        let obj = self.js.new_object(&props);
+        let obj = self.mirror(props);
         let outputs = self.js.new_array([]);
         objects::set(&mut self.js, &obj, "outputs", outputs.into());
         let container = self.connections_obj.clone();
@@ -803,19 +807,49 @@ impl Session {
             ("src", self.js.string(src)),
             ("state", self.js.string(state.name())),
         ];
-        let obj = self.js.new_object(&props);
+        let obj = self.mirror(props);
         let outputs = self.js.new_array([]);
         objects::set(&mut self.js, &obj, "outputs", outputs.into());
         let container = self.dialogs_obj.clone();
         objects::set(&mut self.js, &container, id, obj.clone().into());
+        if let Some(c) = &conn {
+            self.link_dialog(c, Some(id));
+        }
         self.objects.dialogs.insert(
             id.to_owned(),
             Dialog {
                 state,
                 connection: conn,
+                conference: conf,
                 obj,
             },
         );
+    }
+
+    /// Sets (or, with `None`, clears) the `dialogid` of connection `conn`
+    /// (§7.2.1, §7.2.2: the Connection a dialog is prepared or started on
+    /// names that dialog).
+    pub(super) fn link_dialog(&mut self, conn: &str, dialog: Option<&str>) {
+        let Some(obj) = self.objects.connections.get(conn).map(|c| c.obj.clone()) else {
+            return;
+        };
+        let value = dialog.map_or(JsValue::undefined(), |d| self.js.string(d));
+        objects::set(&mut self.js, &obj, "dialogid", value);
+    }
+
+    /// The fields every dialog event carries besides `dialogid` (§7.3):
+    /// the connection or conference the dialog talks to.
+    fn dialog_fields(&self, id: &str) -> Vec<(&'static str, Value)> {
+        let mut fields = vec![("dialogid", Value::String(id.to_owned()))];
+        if let Some(d) = self.objects.dialogs.get(id) {
+            if let Some(c) = &d.connection {
+                fields.push(("connectionid", Value::String(c.clone())));
+            }
+            if let Some(c) = &d.conference {
+                fields.push(("conferenceid", Value::String(c.clone())));
+            }
+        }
+        fields
     }
 
     fn add_conference(&mut self, id: &str, name: Option<&str>) {
@@ -826,7 +860,7 @@ impl Session {
                 name.map_or(JsValue::undefined(), |n| self.js.string(n)),
             ),
         ];
-        let obj = self.js.new_object(&props);
+        let obj = self.mirror(props);
         let participants = self.js.new_array([]);
         objects::set(&mut self.js, &obj, "participants", participants.into());
         let container = self.conferences_obj.clone();
@@ -840,9 +874,10 @@ impl Session {
         );
     }
 
-    /// Drops connections, dialogs and conferences whose final event has
-    /// just been processed (§10: they leave `session.connections` once the
-    /// application has seen them end).
+    /// Drops connections and dialogs that failed to start whose final
+    /// event has just been processed (§10: they leave `session.connections`
+    /// once the application has seen them end). Exited dialogs and destroyed
+    /// conferences leave earlier, in [`Session::detach`].
     fn retire(&mut self, event: &Event) {
         let name = event.name.as_str();
         if matches!(
@@ -859,22 +894,56 @@ impl Session {
             let container = self.connections_obj.clone();
             objects::delete(&mut self.js, &container, id);
         }
-        if matches!(
-            name,
-            "dialog.exit" | "error.dialog.notstarted" | "error.dialog.notprepared"
-        ) && let Some(id) = event.field("dialogid")
+        if matches!(name, "error.dialog.notstarted" | "error.dialog.notprepared")
+            && let Some(id) = event.field("dialogid")
         {
-            self.objects.dialogs.remove(id);
-            let container = self.dialogs_obj.clone();
-            objects::delete(&mut self.js, &container, id);
+            self.remove_dialog(id);
         }
-        if name == "conference.destroyed"
-            && let Some(id) = event.field("conferenceid")
-        {
-            self.objects.conferences.remove(id);
-            let container = self.conferences_obj.clone();
-            objects::delete(&mut self.js, &container, id);
+    }
+
+    /// Takes a dialog that exited or a conference that was destroyed out of
+    /// the session as its event is taken from the queue: the transition that
+    /// handles `dialog.exit` (§7.3) or `conference.destroyed` (§10.4) no
+    /// longer finds it in `session.dialogs`/`session.conferences`, nor can
+    /// act on it, while `event$.dialog`/`event$.conference` still show it.
+    fn detach(&mut self, event: &Event) -> Option<(&'static str, JsObject)> {
+        match event.name.as_str() {
+            "dialog.exit" => {
+                let id = event.field("dialogid")?;
+                self.remove_dialog(id).map(|obj| ("dialog", obj))
+            }
+            "conference.destroyed" => {
+                let id = event.field("conferenceid")?;
+                let conf = self.objects.conferences.remove(id)?;
+                let container = self.conferences_obj.clone();
+                objects::delete(&mut self.js, &container, id);
+                Some(("conference", conf.obj))
+            }
+            _ => None,
         }
+    }
+
+    /// Removes dialog `id` from the session and from its connection's
+    /// `dialogid`; its mirror, if it existed.
+    fn remove_dialog(&mut self, id: &str) -> Option<JsObject> {
+        let d = self.objects.dialogs.remove(id)?;
+        let container = self.dialogs_obj.clone();
+        objects::delete(&mut self.js, &container, id);
+        if let Some(c) = &d.connection {
+            let linked = self
+                .objects
+                .connections
+                .get(c)
+                .and_then(|conn| conn.obj.get(js_string!("dialogid"), self.js.context()).ok())
+                .is_some_and(|v| {
+                    v.as_string()
+                        .is_some_and(|s| s.to_std_string_escaped() == id)
+                });
+            if linked {
+                self.link_dialog(c, None);
+            }
+        }
+        Some(d.obj)
     }
 
     fn drop_event(&mut self, name: &str, reason: &str) {
@@ -1044,6 +1113,7 @@ impl Session {
             .and_then(|ep| ep.statevariable.as_deref())
             .and_then(|var| self.js.lookup(var))
             .map(|v| self.js.to_display_string(&v));
+        let detached = self.detach(&ev);
         let mut chosen = None;
         let mut cond_error = None;
         if let Some(ep) = &doc.eventprocessor {
@@ -1062,7 +1132,7 @@ impl Session {
                 }
                 if let Some(cond) = &t.cond {
                     self.js.enter_as(Scope::Anonymous, Some("transition"));
-                    let event_obj = self.event_object(&ev);
+                    let event_obj = self.event_object(&ev, detached.as_ref());
                     let _ = self.js.declare(Scope::Anonymous, &t.name, event_obj);
                     match self.js.eval_bool(&cond.0) {
                         Ok(true) => {}
@@ -1092,7 +1162,7 @@ impl Session {
         match chosen {
             Some(t) => {
                 self.js.enter_as(Scope::Anonymous, Some("transition"));
-                let event_obj = self.event_object(&ev);
+                let event_obj = self.event_object(&ev, detached.as_ref());
                 if let Err(e) = self.js.declare(Scope::Anonymous, &t.name, event_obj) {
                     tracing::warn!("event variable not declared: {e}");
                 }
@@ -1126,7 +1196,7 @@ impl Session {
 
     /// The `event$` object for `ev`, with live `connection`, `dialog` and
     /// `conference` references (§9).
-    fn event_object(&mut self, ev: &Event) -> JsValue {
+    fn event_object(&mut self, ev: &Event, detached: Option<&(&str, JsObject)>) -> JsValue {
         let mut fields = ev.fields.clone();
         fields.insert("name".into(), Value::String(ev.name.clone()));
         let value = json_to_js(&mut self.js, &Value::Object(fields));
@@ -1143,8 +1213,13 @@ impl Session {
                     "dialog" => self.objects.dialogs.get(id).map(|d| d.obj.clone()),
                     _ => self.objects.conferences.get(id).map(|c| c.obj.clone()),
                 };
+                let live = live.or_else(|| {
+                    detached
+                        .filter(|(f, _)| *f == field)
+                        .map(|(_, o)| o.clone())
+                });
                 if let Some(live) = live {
-                    objects::set(&mut self.js, &obj, field, live.into());
+                    objects::set_plain(&mut self.js, &obj, field, live.into());
                 }
             }
         }

@@ -11,8 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use boa_engine::property::PropertyKey;
-use boa_engine::{JsObject, JsValue, js_string};
+use boa_engine::object::FunctionObjectBuilder;
+use boa_engine::property::{PropertyDescriptor, PropertyKey};
+use boa_engine::{JsNativeError, JsObject, JsValue, NativeFunction, js_string};
 
 use crate::script::ScriptHost;
 
@@ -75,6 +76,7 @@ impl DialogState {
 pub(super) struct Dialog {
     pub state: DialogState,
     pub connection: Option<String>,
+    pub conference: Option<String>,
     pub obj: JsObject,
 }
 
@@ -205,9 +207,51 @@ impl Objects {
     }
 }
 
-/// Sets `obj[key] = value`; a failure (a frozen object a script replaced)
-/// is logged, not fatal.
+/// Sets `obj[key] = value` as a property the document can read but not
+/// change (§8.3 session variables, §10.2.2 Connection properties): an
+/// accessor whose setter throws a `TypeError`, so an `<assign>` to it raises
+/// `error.semantic` whether or not the assignment runs in strict code. The
+/// property stays configurable so the session can update it. A failure (a
+/// frozen object a script replaced) is logged, not fatal.
 pub(super) fn set(js: &mut ScriptHost, obj: &JsObject, key: &str, value: JsValue) {
+    let realm = js.context().realm().clone();
+    let getter = FunctionObjectBuilder::new(
+        &realm,
+        NativeFunction::from_copy_closure_with_captures(
+            |_, _, value: &JsValue, _| Ok(value.clone()),
+            value,
+        ),
+    )
+    .name(js_string!("get"))
+    .build();
+    let setter = FunctionObjectBuilder::new(&realm, NativeFunction::from_fn_ptr(read_only))
+        .name(js_string!("set"))
+        .length(1)
+        .build();
+    let desc = PropertyDescriptor::builder()
+        .get(getter)
+        .set(setter)
+        .enumerable(true)
+        .configurable(true);
+    if let Err(e) = obj.define_property_or_throw(js_string!(key), desc, js.context()) {
+        tracing::debug!("cannot set {key}: {e}");
+    }
+}
+
+/// The setter of a read-only property.
+fn read_only(
+    _this: &JsValue,
+    _args: &[JsValue],
+    _ctx: &mut boa_engine::Context,
+) -> boa_engine::JsResult<JsValue> {
+    Err(JsNativeError::typ()
+        .with_message("the property is read-only")
+        .into())
+}
+
+/// Sets `obj[key] = value` as an ordinary property (on `event$`, which the
+/// document owns).
+pub(super) fn set_plain(js: &mut ScriptHost, obj: &JsObject, key: &str, value: JsValue) {
     if let Err(e) = obj.set(js_string!(key), value, false, js.context()) {
         tracing::debug!("cannot set {key}: {e}");
     }

@@ -145,7 +145,7 @@ fn inbound_call_accepted_then_dialog_exit_values_drive_the_next_step() {
     <dialogstart src="'menu.vxml'" connectionid="event$.connectionid"/>
   </transition>
   <transition state="dialog" event="dialog.exit" cond="event$.values.choice == 'sales'">
-    <redirect dest="'tel:+15550100'" connectionid="session.dialogs[event$.dialogid].connectionid"/>
+    <redirect dest="'tel:+15550100'" connectionid="event$.connectionid"/>
   </transition>
   <transition event="connection.redirected"><exit expr="'redirected'"/></transition>
 </eventprocessor>"#));
@@ -664,4 +664,96 @@ fn createcall_with_joinid_joins_once_connected() {
         .expect("the join follows the answer");
     h.input(Input::Joined { id1, id2 });
     assert_eq!(h.exit(), Some(json!(format!("{c}-c2 {c}"))));
+}
+
+#[test]
+fn session_variables_and_connection_properties_are_read_only() {
+    let mut h = Harness::new(&doc(r#"<var name="errors" expr="''"/>
+<eventprocessor>
+  <transition event="connection.alerting">
+    <assign name="session.id" expr="'changed'"/>
+  </transition>
+  <transition event="error.semantic" cond="errors == ''">
+    <assign name="errors" expr="'id'"/>
+    <assign name="session.connections[event$.connectionid].connectionid" expr="'x'"/>
+  </transition>
+  <transition event="error.semantic">
+    <exit expr="errors + ' ' + session.id + ' ' + session.connections.c1.connectionid + ' ' + session.connections.c1.state"/>
+  </transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    assert_eq!(c, "c1");
+    assert_eq!(h.exit(), Some(json!("id s1 c1 ALERTING")));
+}
+
+#[test]
+fn dialog_events_name_the_connection_and_the_dialog_leaves_at_exit() {
+    let mut h = Harness::new(&doc(r#"<var name="did"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected"><dialogstart src="'menu.vxml'" dialogid="did"/></transition>
+  <transition event="dialog.started">
+    <log expr="event$.connectionid + ' ' + event$.dialog.dialogid + ' ' + session.connections[event$.connectionid].dialogid"/>
+  </transition>
+  <transition event="dialog.exit">
+    <log expr="event$.connectionid + ' ' + event$.dialog.dialogid + ' ' + (session.dialogs[did] === undefined) + ' ' + session.connections[event$.connectionid].dialogid"/>
+    <dialogterminate dialogid="did"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="'gone'"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected { connection: c });
+    let spec = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::StartDialog(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the dialog starts on the event's connection");
+    assert_eq!(spec.connection.as_deref(), Some("c1"));
+    h.input(Input::DialogStarted {
+        dialog: spec.dialog.clone(),
+    });
+    h.input(Input::DialogExit {
+        dialog: spec.dialog,
+        values: Value::Null,
+    });
+    assert_eq!(h.logs(), vec!["c1 d1 d1", "c1 d1 true undefined"]);
+    assert_eq!(h.exit(), Some(json!("gone")));
+}
+
+#[test]
+fn a_destroyed_conference_leaves_at_its_event_and_cannot_be_joined() {
+    let mut h = Harness::new(&doc(r#"<var name="conf"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected"><createconference conferenceid="conf"/></transition>
+  <transition event="conference.created"><destroyconference conferenceid="conf"/></transition>
+  <transition event="conference.destroyed">
+    <log expr="(session.conferences[conf] === undefined) + ' ' + event$.conference.conferenceid"/>
+    <join id1="'c1'" id2="conf"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="'refused'"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected { connection: c });
+    h.input(Input::ConferenceCreated {
+        conference: "conf1".into(),
+    });
+    h.input(Input::ConferenceDestroyed {
+        conference: "conf1".into(),
+    });
+    assert_eq!(h.logs(), vec!["true conf1"]);
+    assert_eq!(h.exit(), Some(json!("refused")));
+    assert!(!h.outs.iter().any(|o| matches!(o, Output::Join { .. })));
+}
+
+#[test]
+fn has_loaded_tells_a_started_session_from_one_whose_document_failed() {
+    let h = Harness::new(&doc("<eventprocessor/>"));
+    assert!(h.s.has_loaded());
+    let h = Harness::new("<ccxml");
+    assert!(!h.s.has_loaded());
+    assert!(h.s.is_finished());
 }
