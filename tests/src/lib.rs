@@ -205,3 +205,36 @@ async fn forecast(Form(form): Form<HashMap<String, String>>) -> Response {
     )
         .into_response()
 }
+
+/// Compares a conformance run with the suite's committed `baseline.json` in
+/// `suite_dir` and panics, naming each test and why it failed, when a test that
+/// passes in the baseline fails now. Returns the baseline.
+pub fn assert_no_regression(
+    suite_dir: &Path,
+    report: &vxp_conformance::vxml::Report,
+) -> vxp_conformance::vxml::Report {
+    use vxp_conformance::vxml::{Report, compare, render_changes};
+    let baseline_text =
+        std::fs::read_to_string(suite_dir.join("baseline.json")).expect("baseline.json exists");
+    let baseline = Report::from_json(&baseline_text).expect("baseline is a report");
+    let changes = compare(&baseline, report);
+    let regressions: Vec<_> = changes.iter().filter(|c| c.is_regression()).collect();
+    assert!(
+        regressions.is_empty(),
+        "tests that pass in the baseline fail now:\n{}\n{}",
+        render_changes(&changes),
+        report
+            .results
+            .iter()
+            .filter(|r| regressions.iter().any(|c| c.id == r.id))
+            .map(|r| format!(
+                "{} ({}): {}",
+                r.id,
+                r.spec,
+                r.reason.clone().unwrap_or_default()
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    baseline
+}

@@ -11,9 +11,7 @@
 
 use std::path::PathBuf;
 
-use vxp_conformance::ccxml::{
-    Report, RunOptions, Suite, Verdict, compare, is_ccxml_suite, render_changes, run_suite,
-};
+use vxp_conformance::ccxml::{Report, RunOptions, Suite, Verdict, is_ccxml_suite, run_suite};
 use vxp_platform::cli::conformance::CcxmlTextDriver;
 
 fn suite_dir() -> PathBuf {
@@ -37,28 +35,7 @@ fn own_suite_keeps_every_baseline_pass() {
     let report = run_suite(&suite, &CcxmlTextDriver, &options).expect("suite runs");
     assert_eq!(report.results.len(), suite.tests.len());
 
-    let baseline_text =
-        std::fs::read_to_string(dir.join("baseline.json")).expect("baseline.json exists");
-    let baseline = Report::from_json(&baseline_text).expect("baseline is a report");
-    let changes = compare(&baseline, &report);
-    let regressions: Vec<_> = changes.iter().filter(|c| c.is_regression()).collect();
-    assert!(
-        regressions.is_empty(),
-        "tests that pass in the baseline fail now:\n{}\n{}",
-        render_changes(&changes),
-        report
-            .results
-            .iter()
-            .filter(|r| regressions.iter().any(|c| c.id == r.id))
-            .map(|r| format!(
-                "{} ({}): {}",
-                r.id,
-                r.spec,
-                r.reason.clone().unwrap_or_default()
-            ))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    let baseline = vxp_tests::assert_no_regression(&dir, &report);
     // The pass rate never drops below the baseline's, nor below issue 7's
     // 95 % (docs/CONFORMANCE.md lists any test failing and why).
     let rate = |r: &Report| r.passed() as f64 / r.results.len().max(1) as f64;

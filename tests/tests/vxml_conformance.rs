@@ -9,9 +9,7 @@
 
 use std::path::PathBuf;
 
-use vxp_conformance::vxml::{
-    Report, RunOptions, Suite, Verdict, compare, render_changes, run_suite,
-};
+use vxp_conformance::vxml::{RunOptions, Suite, Verdict, run_suite};
 use vxp_platform::conformance_driver::TextDialogDriver;
 
 fn suite_dir() -> PathBuf {
@@ -34,28 +32,7 @@ fn own_suite_keeps_every_baseline_pass() {
     let report = run_suite(&suite, &TextDialogDriver::default(), &options).expect("suite runs");
     assert_eq!(report.results.len(), suite.tests.len());
 
-    let baseline_text =
-        std::fs::read_to_string(dir.join("baseline.json")).expect("baseline.json exists");
-    let baseline = Report::from_json(&baseline_text).expect("baseline is a report");
-    let changes = compare(&baseline, &report);
-    let regressions: Vec<_> = changes.iter().filter(|c| c.is_regression()).collect();
-    assert!(
-        regressions.is_empty(),
-        "tests that pass in the baseline fail now:\n{}\n{}",
-        render_changes(&changes),
-        report
-            .results
-            .iter()
-            .filter(|r| regressions.iter().any(|c| c.id == r.id))
-            .map(|r| format!(
-                "{} ({}): {}",
-                r.id,
-                r.spec,
-                r.reason.clone().unwrap_or_default()
-            ))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    vxp_tests::assert_no_regression(&dir, &report);
     let rate = report.passed() as f64 / report.results.len() as f64;
     assert!(
         rate >= 0.95,
