@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # RTP send jitter of `vxp serve` under sipp load (docs/PERFORMANCE.md, "vxp serve under SIP load").
-# usage: serve_jitter.sh VXP_BINARY [RATE] [CALLS]
+# usage: [VXP_WRAP="nice -n -15"] serve_jitter.sh VXP_BINARY [RATE] [CALLS]
 # sipp places CALLS calls at RATE calls/s; each plays a 30 s prompt (20 ms PCMU) whose RTP goes to
 # rtp_sink.py (every call's SDP names the sink's port), and ends with the platform's BYE.
 set -euo pipefail
@@ -12,7 +12,7 @@ sox -n -r 8000 -c 1 -b 16 "$work/tone30.wav" synth 30 sine 500 vol 0.3
 sink_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -e "s/m=audio \[media_port\]/m=audio $sink_port/" -e 's/c=IN IP\[media_ip_type\] \[media_ip\]/c=IN IP4 127.0.0.1/' \
     "$here/../sipp/platform_bye.xml" > "$work/load.xml"
-"$vxp" serve --sip 127.0.0.1:0 --http 127.0.0.1:0 --root "$work" --default-app long.vxml \
+${VXP_WRAP:-} "$vxp" serve --sip 127.0.0.1:0 --http 127.0.0.1:0 --root "$work" --default-app long.vxml \
     --workers 2 --max-calls 3000 > "$work/serve.out" 2>&1 &
 server=$!
 for _ in $(seq 50); do grep -q "sip udp" "$work/serve.out" && break; sleep 0.1; done
