@@ -58,8 +58,23 @@ fn baresip_hears_the_hello_prompt_and_the_call_ends_cleanly() {
         loud > 20,
         "the recording is (nearly) silent: {loud} loud windows"
     );
-    let text = "Hello, world! A short chime. Welcome to VXP, the open voice platform.";
-    let expected = harness::espeak_8k(&dir, text);
+    // The prompt: the greeting, the sample's chime (a WAV file), the welcome.
+    let mut expected = harness::espeak_8k(&dir, "Hello, world!");
+    let chime = dir.join("chime-8k.wav");
+    harness::run(
+        std::process::Command::new("sox")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../vxml-samples/hello/audio/chime.wav"
+            ))
+            .args(["-r", "8000", "-c", "1", "-b", "16"])
+            .arg(&chime),
+    );
+    expected.extend(harness::read_wav(&chime));
+    expected.extend(harness::espeak_8k(
+        &dir,
+        "Welcome to VXP, the open voice platform.",
+    ));
     let expected_env = harness::envelope(&expected);
     let a = harness::voiced(&env, 300.0);
     let b = harness::voiced(&expected_env, 300.0);
