@@ -174,6 +174,41 @@ pub fn silence_wav(dir: &Path, seconds: u32) -> PathBuf {
     path
 }
 
+/// A `seconds`-long sine tone at `hz` (8 kHz mono WAV) named `name`: an
+/// audio source whose frequency shows which party a recording heard.
+pub fn tone_wav(dir: &Path, name: &str, hz: u32, seconds: u32) -> PathBuf {
+    let path = dir.join(name);
+    run(Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&path)
+        .args([
+            "synth",
+            &seconds.to_string(),
+            "sine",
+            &hz.to_string(),
+            "vol",
+            "0.5",
+        ]));
+    path
+}
+
+/// Relative power of `samples` at `hz` (Goertzel, 8 kHz), normalised by the
+/// signal's total power: near 0.5 for a pure tone at `hz`, near 0 without it.
+pub fn tone_share(samples: &[i16], hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / 8000.0;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2, mut total) = (0.0f64, 0.0f64, 0.0f64);
+    for &x in samples {
+        let x = f64::from(x);
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+        total += x * x;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    power / (total * samples.len().max(1) as f64).max(1e-9)
+}
+
 /// What espeak-ng says for `text` at its default voice and rate, as 8 kHz
 /// samples (the expected prompt).
 pub fn espeak_8k(dir: &Path, text: &str) -> Vec<i16> {
@@ -262,6 +297,8 @@ pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
 /// A baresip softphone in its own config folder, driven over ctrl_tcp.
 pub struct Baresip {
     child: Child,
+    /// The SIP port it listens on (127.0.0.1, UDP).
+    pub sip_port: u16,
     ctrl: TcpStream,
     pub dir: PathBuf,
     events: Vec<serde_json::Value>,
@@ -272,6 +309,16 @@ impl Baresip {
     /// Starts baresip with `caller_wav` as its microphone; it records what it
     /// hears into `dir/rec`.
     pub fn start(dir: &Path, caller_wav: &Path) -> Baresip {
+        Self::start_as(
+            dir,
+            caller_wav,
+            "<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU,PCMA",
+        )
+    }
+
+    /// Starts baresip with the given `accounts` line (for example an agent
+    /// that answers by itself: `;answermode=auto`).
+    pub fn start_as(dir: &Path, caller_wav: &Path, account: &str) -> Baresip {
         let sip_port = free_port();
         let ctrl_port = free_port();
         let rec = dir.join("rec");
@@ -297,11 +344,7 @@ impl Baresip {
             rec.display()
         );
         std::fs::write(dir.join("config"), config).expect("config");
-        std::fs::write(
-            dir.join("accounts"),
-            "<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU,PCMA\n",
-        )
-        .expect("accounts");
+        std::fs::write(dir.join("accounts"), format!("{account}\n")).expect("accounts");
         let child = Command::new("baresip")
             .arg("-f")
             .arg(dir)
@@ -325,6 +368,7 @@ impl Baresip {
             .expect("timeout");
         Baresip {
             child,
+            sip_port,
             ctrl,
             dir: dir.to_owned(),
             events: Vec::new(),
@@ -374,6 +418,11 @@ impl Baresip {
             }
         }
         self.events.iter().any(|e| e["type"] == kind)
+    }
+
+    /// Every ctrl_tcp message read so far.
+    pub fn events(&self) -> &[serde_json::Value] {
+        &self.events
     }
 
     /// The WAV files baresip recorded from the far end (complete once

@@ -58,12 +58,19 @@ fn baresip_hears_the_hello_prompt_and_the_call_ends_cleanly() {
         loud > 20,
         "the recording is (nearly) silent: {loud} loud windows"
     );
-    // The prompt as the platform renders it: the greeting, the sample's chime
-    // (an 8 kHz WAV; its alternate text is not spoken), then the welcome.
+    // The prompt: the greeting, the sample's chime (a WAV file), the welcome.
     let mut expected = harness::espeak_8k(&dir, "Hello, world!");
-    expected.extend(harness::read_wav(
-        &harness::samples_dir().join("hello/audio/chime.wav"),
-    ));
+    let chime = dir.join("chime-8k.wav");
+    harness::run(
+        std::process::Command::new("sox")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../vxml-samples/hello/audio/chime.wav"
+            ))
+            .args(["-r", "8000", "-c", "1", "-b", "16"])
+            .arg(&chime),
+    );
+    expected.extend(harness::read_wav(&chime));
     expected.extend(harness::espeak_8k(
         &dir,
         "Welcome to VXP, the open voice platform.",
