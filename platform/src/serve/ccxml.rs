@@ -85,7 +85,7 @@ pub(super) enum Up {
 #[derive(Debug)]
 enum Phase {
     /// Inbound, not answered yet.
-    Alerting { offer: SessionDescription },
+    Alerting { offer: Box<SessionDescription> },
     /// Outbound, not answered yet.
     Calling,
     /// Answered, media running.
@@ -195,7 +195,9 @@ impl Signalling {
                 conns: HashMap::new(),
                 unbound: Some(Conn {
                     sip: id,
-                    phase: Phase::Alerting { offer },
+                    phase: Phase::Alerting {
+                        offer: Box::new(offer),
+                    },
                     media: None,
                     sdp: None,
                     info,
@@ -272,9 +274,7 @@ impl Signalling {
                 }
             }
             UaEvent::ReferProgress { status, done, .. } => {
-                let Some(s) = self.ccxml.sessions.get_mut(&key) else {
-                    return None;
-                };
+                let s = self.ccxml.sessions.get_mut(&key)?;
                 let referring = s.conns.get(&connection).is_some_and(|c| c.referring);
                 if referring && (done || status >= 300) {
                     if let Some(c) = s.conns.get_mut(&connection) {
