@@ -7,7 +7,7 @@
 //! thread per CPU, at most 500 concurrent calls. `docs/vxp.toml` lists every
 //! key with its default.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -144,6 +144,9 @@ pub struct RoutingConfig {
     pub allow_voicexml_param: bool,
     /// Dialed number (Request-URI user part) → initial URL.
     pub numbers: BTreeMap<String, String>,
+    /// Dialed numbers whose application is a CCXML document even though its
+    /// URL does not end in `.ccxml` (a URL ending in `.ccxml` needs no entry).
+    pub ccxml: BTreeSet<String>,
 }
 
 impl Default for RoutingConfig {
@@ -159,6 +162,8 @@ impl Default for RoutingConfig {
             ("4000", "bank/bank.vxml"),
             ("survey", "survey/survey.vxml"),
             ("5000", "survey/survey.vxml"),
+            ("6000", "ccxml/inbound-dialog/main.ccxml"),
+            ("6001", "ccxml/screen-redirect/main.ccxml"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -167,6 +172,7 @@ impl Default for RoutingConfig {
             default: Some("hello/hello.vxml".into()),
             allow_voicexml_param: true,
             numbers,
+            ccxml: BTreeSet::new(),
         }
     }
 }

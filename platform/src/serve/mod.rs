@@ -27,6 +27,7 @@
 //! addresses and a call log ([`CallNote`]s) that tests and the CLI read.
 
 pub mod call;
+pub mod ccxml;
 pub mod config;
 pub mod http;
 pub mod route;
@@ -190,6 +191,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         by_sip: HashMap::new(),
         by_leg: HashMap::new(),
         next_key: 1,
+        ccxml: ccxml::CcxmlCalls::new(),
         config,
     };
     tasks.push(tokio::spawn(signalling.run(media_events, stop_rx)));
@@ -264,6 +266,8 @@ struct Signalling {
     /// Bridge legs by their SIP call, to the caller's call.
     by_leg: HashMap<CallId, CallKey>,
     next_key: u64,
+    /// CCXML sessions and their connections.
+    ccxml: ccxml::CcxmlCalls,
     config: ServeConfig,
 }
 
@@ -274,6 +278,7 @@ impl Signalling {
         mut stop: oneshot::Receiver<()>,
     ) {
         let (actions_tx, mut actions) = mpsc::unbounded_channel::<(CallKey, CallAction)>();
+        let mut ccxml_up = self.ccxml.take_receiver(actions_tx.clone());
         loop {
             let deadline = self.ua.poll_timeout();
             let ring_until = self.ringing.iter().map(|r| r.at).min();
@@ -285,6 +290,7 @@ impl Signalling {
                     None => break,
                 },
                 Some((key, action)) = actions.recv() => self.handle_action(key, action).await,
+                Some((key, up)) = ccxml_up.recv() => self.handle_ccxml(key, up).await,
                 Some(event) = media_events.recv() => self.handle_media(event),
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.ua.handle_timeout(Instant::now());
@@ -329,6 +335,9 @@ impl Signalling {
         actions: &mpsc::UnboundedSender<(CallKey, CallAction)>,
     ) {
         let now = Instant::now();
+        let Some(event) = self.ccxml_sip_event(event, now) else {
+            return;
+        };
         if let Some(leg) = leg_of(&event)
             && let Some(&key) = self.by_leg.get(&leg)
         {
@@ -408,6 +417,10 @@ impl Signalling {
         if let Err(err) = probe.handle_offer(&offer) {
             tracing::info!(remote = %incoming.remote, error = %err, "offer not answerable");
             let _ = self.ua.reject(id, 488, now);
+            return;
+        }
+        if ccxml::is_ccxml(&url, &request, &self.config.routing) {
+            self.ccxml_incoming(incoming, url, &request, offer, now);
             return;
         }
         if self.config.sip.ring_ms > 0 {
@@ -636,6 +649,7 @@ impl Signalling {
             CallAction::StopPlayback => self.media.stop_play(media_id),
             CallAction::Record(req) => self.media.record(media_id, *req),
             CallAction::Transfer(req) => self.transfer(key, &req, now).await,
+            CallAction::Hangup if self.ccxml_dialog_ended(key) => {}
             CallAction::Hangup => {
                 if let Some(call) = self.calls.remove(&key) {
                     self.by_sip.remove(&call.sip);
