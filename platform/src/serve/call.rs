@@ -76,8 +76,13 @@ pub enum CallAction {
     Record(Box<RecordRequest>),
     /// Transfer the call; answer with `TransferResult`.
     Transfer(Box<TransferRequest>),
-    /// The session is over: end the call (BYE).
-    Hangup,
+    /// The session is over: end the call (BYE), or, for a dialog started by
+    /// CCXML, end the dialog with these values (`dialog.exit`'s `values`:
+    /// the `<exit>` expression or namelist, or `<disconnect>`'s namelist).
+    Hangup {
+        /// What the application returned (`null` when nothing).
+        values: serde_json::Value,
+    },
 }
 
 /// Something worth showing in a call log: what the application did and what
@@ -252,6 +257,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
     let mut playing: BTreeSet<PlayId> = BTreeSet::new();
     let mut caller_gone = false;
     let mut ended = false;
+    let mut returned = serde_json::Value::Null;
     let act = |a: CallAction| {
         let _ = actions.send((key, a));
     };
@@ -306,8 +312,14 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                     tracing::info!(event = %name, message = message.as_deref().unwrap_or(""), "event");
                     note(CallNote::Event { name, message });
                 }
-                Output::Disconnect { .. } => ended_note(&note, &mut ended, "disconnect"),
-                Output::Exit { .. } => ended_note(&note, &mut ended, "exit"),
+                Output::Disconnect { values } => {
+                    returned = serde_json::Value::Object(values.into_iter().collect());
+                    ended_note(&note, &mut ended, "disconnect");
+                }
+                Output::Exit { values } => {
+                    returned = values.into_json();
+                    ended_note(&note, &mut ended, "exit");
+                }
                 Output::Error { event, message } => {
                     tracing::warn!(%event, %message, "the application ended on an error");
                     ended_note(&note, &mut ended, &event);
@@ -369,7 +381,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
         });
     }
     if !caller_gone {
-        act(CallAction::Hangup);
+        act(CallAction::Hangup { values: returned });
     }
 }
 
@@ -482,7 +494,10 @@ mod tests {
                 h.events
                     .send(CallEvent::PlayDone(bye.id))
                     .expect("call alive");
-                assert!(matches!(next_action(&mut h).await, CallAction::Hangup));
+                assert!(matches!(
+                    next_action(&mut h).await,
+                    CallAction::Hangup { .. }
+                ));
                 let notes = notes(&mut h);
                 assert!(notes.contains(&CallNote::Dtmf('7')), "{notes:?}");
                 assert!(
@@ -521,7 +536,7 @@ mod tests {
                 })
                 .await
                 .expect("the call ends");
-                assert!(!rest.iter().any(|a| matches!(a, CallAction::Hangup)), "{rest:?}");
+                assert!(!rest.iter().any(|a| matches!(a, CallAction::Hangup { .. })), "{rest:?}");
                 let notes = notes(&mut h);
                 assert!(
                     notes.iter().any(|n| matches!(n, CallNote::Event { name, .. } if name == "connection.disconnect.hangup")),

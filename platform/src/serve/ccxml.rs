@@ -383,8 +383,9 @@ impl Signalling {
     }
 
     /// A dialog's `Hangup` is the end of the dialog, not of the call:
-    /// `dialog.exit`. Returns whether `key` was a CCXML dialog.
-    pub(super) fn ccxml_dialog_ended(&mut self, key: CallKey) -> bool {
+    /// `dialog.exit` with the values the dialog returned. Returns whether
+    /// `key` was a CCXML dialog.
+    pub(super) fn ccxml_dialog_ended(&mut self, key: CallKey, values: Value) -> bool {
         let Some((session, dialog)) = self.ccxml.dialogs.remove(&key) else {
             return false;
         };
@@ -398,10 +399,7 @@ impl Signalling {
                     c.dialog = None;
                 }
             }
-            s.input(Input::DialogExit {
-                dialog,
-                values: Value::Null,
-            });
+            s.input(Input::DialogExit { dialog, values });
         }
         true
     }
@@ -540,7 +538,7 @@ impl Signalling {
                         if let Some(call) = self.calls.get(&dialog_key) {
                             let _ = call.events.send(CallEvent::Hangup);
                         }
-                        self.ccxml_dialog_ended(dialog_key);
+                        self.ccxml_dialog_ended(dialog_key, Value::Null);
                     }
                     None => {
                         if let Some(s) = self.ccxml.sessions.get(&key) {

@@ -649,8 +649,10 @@ impl Signalling {
             CallAction::StopPlayback => self.media.stop_play(media_id),
             CallAction::Record(req) => self.media.record(media_id, *req),
             CallAction::Transfer(req) => self.transfer(key, &req, now).await,
-            CallAction::Hangup if self.ccxml_dialog_ended(key) => {}
-            CallAction::Hangup => {
+            CallAction::Hangup { values } => {
+                if self.ccxml_dialog_ended(key, values) {
+                    return;
+                }
                 if let Some(call) = self.calls.remove(&key) {
                     self.by_sip.remove(&call.sip);
                     let _ = self.ua.hangup(call.sip, now);

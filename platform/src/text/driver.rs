@@ -21,14 +21,14 @@
 //! inter-digit timeout. A step limit ([`DriverConfig::max_steps`]) ends a
 //! session that would otherwise never finish.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use url::Url;
 use vxp_interpreter::vxml::session::{
-    AudioFetch, ExitValue, ExternalMessage, FetchResult, Listen, Output, Play, PlayId,
-    RecognitionResult, RecordRequest, RecordResult, ResourceKind, Session, SessionConfig,
-    SessionInfo, TransferRequest, TransferResult, TransferType, UtteranceRecording,
+    AudioFetch, ExternalMessage, FetchResult, Listen, Output, Play, PlayId, RecognitionResult,
+    RecordRequest, RecordResult, ResourceKind, Session, SessionConfig, SessionInfo,
+    TransferRequest, TransferResult, TransferType, UtteranceRecording,
 };
 
 use super::audio;
@@ -720,11 +720,7 @@ impl TextDriver {
                     self.ending.get_or_insert(Ending::Disconnect);
                 }
                 Output::Exit { values } => {
-                    let values = match values {
-                        ExitValue::None => serde_json::Value::Null,
-                        ExitValue::Expr(v) => v,
-                        ExitValue::Namelist(map) => json_object(map),
-                    };
+                    let values = values.into_json();
                     self.record(TranscriptEntry::Exit { values }, observer);
                     self.ending.get_or_insert(Ending::Exit);
                 }
@@ -856,10 +852,6 @@ fn modes_of(listen: &Listen) -> Vec<String> {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn json_object(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
-    serde_json::Value::Object(map.into_iter().collect())
 }
 
 /// `session.connection.*` for a text-mode call: a SIP call from `ani` to `dnis`.

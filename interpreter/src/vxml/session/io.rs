@@ -791,6 +791,18 @@ pub enum ExitValue {
     Namelist(BTreeMap<String, serde_json::Value>),
 }
 
+impl ExitValue {
+    /// The value as JSON: `null`, the expression's value, or an object of the
+    /// namelist variables (what a CCXML `dialog.exit` carries as `values`).
+    pub fn into_json(self) -> serde_json::Value {
+        match self {
+            ExitValue::None => serde_json::Value::Null,
+            ExitValue::Expr(v) => v,
+            ExitValue::Namelist(map) => serde_json::Value::Object(map.into_iter().collect()),
+        }
+    }
+}
+
 /// Something the driver must do or record.
 #[derive(Debug, Clone)]
 pub enum Output {
