@@ -129,6 +129,38 @@ impl Cache {
         Ok(code)
     }
 
+    /// Compiles `source` as `kind` into a free slot, evicting nothing.
+    /// Returns false when the cache is full. Code that fails to compile is
+    /// not cached: its error surfaces when it is run.
+    pub(crate) fn precompile(
+        &mut self,
+        kind: CodeKind,
+        source: &str,
+        context: &mut Context,
+    ) -> bool {
+        if self.maps[kind.slot()].contains_key(source) {
+            return true;
+        }
+        if self.len >= self.capacity {
+            return false;
+        }
+        if super::guard::check_source(source).is_err() {
+            return true;
+        }
+        if let Ok(code) = compile(kind, source, context) {
+            self.clock += 1;
+            self.maps[kind.slot()].insert(
+                source.into(),
+                Entry {
+                    code: Rc::new(code),
+                    last_use: self.clock,
+                },
+            );
+            self.len += 1;
+        }
+        true
+    }
+
     /// Drops the least recently used entry. A linear scan: it runs only
     /// when new code was just compiled, which costs far more.
     fn evict(&mut self) {

@@ -382,6 +382,27 @@ impl ScriptHost {
             .map_err(|e| ScriptError::from_js(&e, &mut self.context))
     }
 
+    /// How many compiled expressions and scripts the cache holds.
+    pub fn compiled_count(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Compiles `expr` into the cache without evaluating it, so its first
+    /// evaluation is a call. Only a free cache slot is used (nothing cached
+    /// is evicted); a syntax error is not reported here but when the
+    /// expression is evaluated. Returns false when the cache is full.
+    pub fn precompile_expression(&mut self, expr: &str) -> bool {
+        self.cache
+            .precompile(CodeKind::Expression, expr, &mut self.context)
+    }
+
+    /// [`ScriptHost::precompile_expression`] for a `<script>` body run in
+    /// `scope`: parsed and compiled, not run.
+    pub fn precompile_script(&mut self, source: &str, scope: Scope) -> bool {
+        self.cache
+            .precompile(CodeKind::Script(scope), source, &mut self.context)
+    }
+
     /// Evaluates `expr` and converts the result with ToBoolean (`cond`).
     pub fn eval_bool(&mut self, expr: &str) -> Result<bool, ScriptError> {
         Ok(self.eval(expr)?.to_boolean())

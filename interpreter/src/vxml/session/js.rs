@@ -53,6 +53,13 @@ impl Js {
         Js { host }
     }
 
+    /// Compiles `doc`'s expressions and scripts into the host's cache
+    /// (document-level scripts as run in `doc_scope`).
+    pub(super) fn prewarm(&mut self, doc: &crate::vxml::model::Document, doc_scope: Scope) {
+        let offered = super::prewarm::prewarm(&mut self.host, doc, doc_scope);
+        tracing::trace!(offered, "document code precompiled");
+    }
+
     pub(super) fn context(&mut self) -> &mut Context {
         self.host.context()
     }

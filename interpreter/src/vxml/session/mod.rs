@@ -58,6 +58,7 @@ mod input;
 mod io;
 mod js;
 mod navigation;
+mod prewarm;
 mod prompts;
 mod properties;
 

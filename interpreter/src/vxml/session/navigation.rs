@@ -739,6 +739,20 @@ impl Session {
             },
             None => 0,
         };
+        let is_root = self.root.as_ref().is_some_and(|r| {
+            Arc::ptr_eq(r, &doc) || r.url_without_fragment() == doc.url_without_fragment()
+        });
+        // Compile the pages' code before their first turn runs it: the root
+        // once per application, the leaf on every entry (the cache keeps
+        // what is already there).
+        if loading.new_root
+            && let Some(root) = self.root.clone()
+        {
+            self.js.prewarm(&root, Scope::Application);
+        }
+        if !is_root {
+            self.js.prewarm(&doc, Scope::Document);
+        }
         if loading.new_root {
             self.js.enter(Scope::Application);
             if self.root.is_some() {
@@ -750,9 +764,6 @@ impl Session {
                 );
             }
         }
-        let is_root = self.root.as_ref().is_some_and(|r| {
-            Arc::ptr_eq(r, &doc) || r.url_without_fragment() == doc.url_without_fragment()
-        });
         if is_root {
             // The root is the current document: its variables live in the
             // application scope already.
