@@ -28,11 +28,11 @@ use std::time::Instant;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tracing::Instrument;
-use vxp_fetcher::{Enctype, FetchResponse, Fetcher, FormValue, SessionJar};
+use vxp_fetcher::{FetchResponse, Fetcher, SessionJar};
 use vxp_interpreter::vxml::session::{
-    ExternalMessage, FetchId, FetchRequest, FetchResult, Fetched, Method, Output, Play, PlayId,
-    RecordRequest, RecordResult, ResourceKind, SendRequest, Session, SessionConfig, SubmitValue,
-    TransferRequest, TransferResult,
+    ExternalMessage, FetchId, FetchRequest, FetchResult, Fetched, Output, Play, PlayId,
+    RecordRequest, RecordResult, SendRequest, Session, SessionConfig, TransferRequest,
+    TransferResult,
 };
 
 /// Identifies a call inside the server.
@@ -164,50 +164,7 @@ impl CallFetcher {
     }
 
     fn translate(&self, req: &FetchRequest) -> vxp_fetcher::FetchRequest {
-        let kind = match req.kind {
-            ResourceKind::Document | ResourceKind::Subdialog => vxp_fetcher::ResourceKind::Document,
-            ResourceKind::Submit => vxp_fetcher::ResourceKind::Submit,
-            ResourceKind::Grammar => vxp_fetcher::ResourceKind::Grammar,
-            ResourceKind::Script => vxp_fetcher::ResourceKind::Script,
-            ResourceKind::Data => vxp_fetcher::ResourceKind::Data,
-            ResourceKind::Audio => vxp_fetcher::ResourceKind::Audio,
-        };
-        let mut out = self.fetcher.request(req.url.clone(), kind);
-        out.method = match req.method {
-            Method::Get => vxp_fetcher::Method::Get,
-            Method::Post => vxp_fetcher::Method::Post,
-        };
-        out.params = req
-            .params
-            .iter()
-            .map(|(name, value)| {
-                let value = match value {
-                    SubmitValue::Text(text) => FormValue::Text(text.clone()),
-                    SubmitValue::Audio {
-                        content_type,
-                        bytes,
-                    } => FormValue::File {
-                        name: format!("{name}.wav"),
-                        content_type: content_type.clone(),
-                        bytes: bytes::Bytes::copy_from_slice(bytes),
-                    },
-                };
-                (name.clone(), value)
-            })
-            .collect();
-        out.enctype = if req.enctype.eq_ignore_ascii_case("multipart/form-data") {
-            Enctype::Multipart
-        } else {
-            Enctype::UrlEncoded
-        };
-        out.maxage = req.maxage;
-        out.maxstale = req.maxstale;
-        if let Some(timeout) = req.timeout {
-            out.timeout = timeout;
-        }
-        out.referrer = req.referrer.clone();
-        out.session = Some(self.jar.clone());
-        out
+        crate::text::fetch::fetcher_request(&self.fetcher, &self.jar, req)
     }
 }
 
