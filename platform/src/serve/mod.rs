@@ -155,6 +155,20 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     let workers = WorkerPool::new(config.worker_threads()).map_err(ServeError::Workers)?;
     let router: Arc<dyn CallRouter> = Arc::new(TableRouter::new(&config.routing, base.clone()));
     let (notes, _) = broadcast::channel(4096);
+    // Text prompts need the synthesizer program: say so once at start rather
+    // than only as a warning per prompt.
+    if let Err(err) = std::process::Command::new(&config.tts.program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        tracing::warn!(
+            program = %config.tts.program,
+            error = %err,
+            "text-to-speech program not available: text prompts will be silent (apt-get install espeak-ng)"
+        );
+    }
     let synthesizer = CachedSynthesizer::new(
         EspeakSynthesizer::with_program(config.tts.program.clone()),
         config.tts.cache_seconds.saturating_mul(8000),
