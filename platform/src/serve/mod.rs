@@ -599,13 +599,7 @@ impl Signalling {
                 let fetcher = self.fetcher.clone();
                 let media = self.media.clone();
                 tokio::spawn(async move {
-                    let mut req = fetcher.request(url.clone(), vxp_fetcher::ResourceKind::Audio);
-                    // The <audio> element's own settings, else the audio* properties.
-                    req.maxage = fetch.maxage;
-                    req.maxstale = fetch.maxstale;
-                    if let Some(timeout) = fetch.timeout {
-                        req.timeout = timeout;
-                    }
+                    let req = crate::text::fetch::audio_request(&fetcher, &url, &fetch);
                     let fetched = match fetcher.fetch(req).await {
                         Ok(resp) => Some((
                             Arc::from(resp.bytes.as_ref()),

@@ -90,14 +90,7 @@ impl FetchService {
         fetch: &AudioFetch,
         referrer: Option<&Url>,
     ) -> Result<bytes::Bytes, String> {
-        let mut out = self
-            .fetcher
-            .request(url.clone(), vxp_fetcher::ResourceKind::Audio);
-        out.maxage = fetch.maxage;
-        out.maxstale = fetch.maxstale;
-        if let Some(timeout) = fetch.timeout {
-            out.timeout = timeout;
-        }
+        let mut out = audio_request(&self.fetcher, url, fetch);
         out.referrer = referrer.cloned();
         out.session = Some(self.jar.clone());
         let fetcher = self.fetcher.clone();
@@ -125,6 +118,22 @@ impl FetchService {
     fn translate(&self, req: &FetchRequest) -> vxp_fetcher::FetchRequest {
         fetcher_request(&self.fetcher, &self.jar, req)
     }
+}
+
+/// The fetcher's request for a prompt's audio file, with the `<audio>`
+/// element's own fetch settings (else the audio* properties).
+pub fn audio_request(
+    fetcher: &Fetcher,
+    url: &Url,
+    fetch: &AudioFetch,
+) -> vxp_fetcher::FetchRequest {
+    let mut out = fetcher.request(url.clone(), vxp_fetcher::ResourceKind::Audio);
+    out.maxage = fetch.maxage;
+    out.maxstale = fetch.maxstale;
+    if let Some(timeout) = fetch.timeout {
+        out.timeout = timeout;
+    }
+    out
 }
 
 /// The fetcher's request for a session's `Fetch` output: kind, method,
