@@ -76,13 +76,34 @@ pub enum CallAction {
     Record(Box<RecordRequest>),
     /// Transfer the call; answer with `TransferResult`.
     Transfer(Box<TransferRequest>),
-    /// The session is over: end the call (BYE), or, for a dialog started by
-    /// CCXML, end the dialog with these values (`dialog.exit`'s `values`:
-    /// the `<exit>` expression or namelist, or `<disconnect>`'s namelist).
+    /// The session waits for the caller's input: a call not yet answered
+    /// (`answer = "on-media"`) must be answered now.
+    Answer,
+    /// `<gvp:send>`: a SIP INFO in the call's dialog. A synchronous send
+    /// whose INFO fails is answered with a `Message` saying so.
+    Send(Box<SendRequest>),
+    /// The session is over: end the call (BYE, or a rejection when it was
+    /// never answered), or, for a dialog started by CCXML, end the dialog
+    /// with these values (`dialog.exit`'s `values`: the `<exit>` expression
+    /// or namelist, or `<disconnect>`'s namelist).
     Hangup {
         /// What the application returned (`null` when nothing).
         values: serde_json::Value,
+        /// How the session ended.
+        how: SessionEnd,
     },
+}
+
+/// How a session ended, which decides the SIP status of a call rejected
+/// before it was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// `<exit>`, or the document ran out of dialog.
+    Exit,
+    /// `<disconnect>`.
+    Disconnect,
+    /// An unhandled error event.
+    Error,
 }
 
 /// Something worth showing in a call log: what the application did and what
@@ -112,7 +133,7 @@ pub enum CallNote {
         /// `_message`.
         message: Option<String>,
     },
-    /// A `<gvp:send>` message (no CTI link: logged only).
+    /// A `<gvp:send>` message (sent as a SIP INFO in the call's dialog).
     Send(String),
     /// The session ended.
     Ended {
@@ -161,6 +182,11 @@ impl CallFetcher {
                 )
             }
         }
+    }
+
+    /// The call's cookie jar, shared with its audio fetches.
+    pub fn jar(&self) -> &SessionJar {
+        &self.jar
     }
 
     fn translate(&self, req: &FetchRequest) -> vxp_fetcher::FetchRequest {
@@ -215,6 +241,10 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
     let mut caller_gone = false;
     let mut ended = false;
     let mut returned = serde_json::Value::Null;
+    let mut how = SessionEnd::Exit;
+    // Whether the Answer action went out (the signalling answers at most once
+    // anyway; this keeps the channel quiet).
+    let mut asked_answer = false;
     let act = |a: CallAction| {
         let _ = actions.send((key, a));
     };
@@ -242,12 +272,18 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                     if caller_gone {
                         session.handle_play_done(play.id, Instant::now());
                     } else {
+                        // Playing answers the call as well.
+                        asked_answer = true;
                         playing.insert(play.id);
                         act(CallAction::Play(Box::new(play)));
                     }
                 }
                 Output::Listen(listen) => {
                     tracing::debug!(item = %listen.item, grammars = listen.grammars.len(), "listen");
+                    if !asked_answer && !caller_gone {
+                        asked_answer = true;
+                        act(CallAction::Answer);
+                    }
                 }
                 Output::StopPlayback => {
                     act(CallAction::StopPlayback);
@@ -260,7 +296,12 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                 }
                 Output::Record(req) => act(CallAction::Record(Box::new(req))),
                 Output::Transfer(req) => act(CallAction::Transfer(Box::new(req))),
-                Output::Send(SendRequest { body, .. }) => note(CallNote::Send(body)),
+                Output::Send(send) => {
+                    note(CallNote::Send(send.body.clone()));
+                    if !caller_gone {
+                        act(CallAction::Send(Box::new(send)));
+                    }
+                }
                 Output::Log { label, text, .. } => {
                     tracing::info!(label = label.as_deref().unwrap_or(""), "{text}");
                     note(CallNote::Log { label, text });
@@ -271,6 +312,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                 }
                 Output::Disconnect { values } => {
                     returned = serde_json::Value::Object(values.into_iter().collect());
+                    how = SessionEnd::Disconnect;
                     ended_note(&note, &mut ended, "disconnect");
                 }
                 Output::Exit { values } => {
@@ -279,6 +321,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                 }
                 Output::Error { event, message } => {
                     tracing::warn!(%event, %message, "the application ended on an error");
+                    how = SessionEnd::Error;
                     ended_note(&note, &mut ended, &event);
                 }
             }
@@ -338,7 +381,10 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
         });
     }
     if !caller_gone {
-        act(CallAction::Hangup { values: returned });
+        act(CallAction::Hangup {
+            values: returned,
+            how,
+        });
     }
 }
 
@@ -468,6 +514,46 @@ mod tests {
                     notes.contains(&CallNote::Ended { how: "exit".into() }),
                     "{notes:?}"
                 );
+            })
+            .await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn listening_asks_for_the_answer_and_send_becomes_an_action() {
+        const SEND: &str = r#"<?xml version="1.0"?>
+<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml"
+      xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">
+  <form>
+    <var name="Action" expr="'GetData'"/>
+    <var name="Keyname1" expr="'k 1'"/>
+    <block><gvp:send async="true" namelist="Action Keyname1"/></block>
+    <field name="choice" type="digits?length=1">
+      <filled><disconnect/></filled>
+    </field>
+  </form>
+</vxml>"#;
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let mut h = start("send", SEND);
+                let CallAction::Send(send) = next_action(&mut h).await else {
+                    panic!("the send comes first")
+                };
+                assert_eq!(send.body, "Action=GetData&Keyname1=k+1");
+                assert_eq!(
+                    send.contenttype,
+                    "application/x-www-form-urlencoded;charset=utf-8"
+                );
+                assert!(send.is_async);
+                assert!(
+                    matches!(next_action(&mut h).await, CallAction::Answer),
+                    "a field with no prompt still needs the call answered"
+                );
+                h.events.send(CallEvent::Dtmf('4')).expect("call alive");
+                let CallAction::Hangup { how, .. } = next_action(&mut h).await else {
+                    panic!("the session ends")
+                };
+                assert_eq!(how, SessionEnd::Disconnect);
             })
             .await;
     }

@@ -53,6 +53,29 @@ pub struct ServeConfig {
     pub routing: RoutingConfig,
     /// Text-to-speech.
     pub tts: TtsConfig,
+    /// Name servers for outbound legs.
+    pub dns: DnsConfig,
+}
+
+/// `[dns]`: how the host names of transfer destinations are resolved
+/// (RFC 3263: SRV, then A/AAAA).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsConfig {
+    /// Name servers (`"192.0.2.53:53"`); empty: the system's
+    /// (`/etc/resolv.conf`).
+    pub nameservers: Vec<SocketAddr>,
+    /// How long to wait for one answer.
+    pub timeout_ms: u64,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        Self {
+            nameservers: Vec::new(),
+            timeout_ms: 2000,
+        }
+    }
 }
 
 /// `[sip]`.
@@ -64,8 +87,26 @@ pub struct SipConfig {
     pub listen: SocketAddr,
     /// Concurrent calls accepted; INVITEs beyond get 503.
     pub max_calls: usize,
-    /// Ring (180) this long before answering; 0 answers at once.
+    /// Ring (180) this long before the session starts; 0 starts it at once.
     pub ring_ms: u64,
+    /// When a VoiceXML call is answered (overridden per dialed number in
+    /// `[routing.answer]`).
+    pub answer: AnswerMode,
+}
+
+/// When `vxp serve` answers a VoiceXML call (`answer` in `[sip]` and
+/// `[routing.answer]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnswerMode {
+    /// 200 OK before the application runs.
+    #[default]
+    Immediate,
+    /// 180 Ringing, then the application runs; the call is answered when the
+    /// session first needs media (a prompt, input, a recording, a bridge or
+    /// consultation transfer, `<gvp:send>`). A blind transfer before that is
+    /// a 302, an early `<exit>`/`<disconnect>` a 480 or 603.
+    OnMedia,
 }
 
 impl Default for SipConfig {
@@ -74,6 +115,7 @@ impl Default for SipConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
             max_calls: 500,
             ring_ms: 0,
+            answer: AnswerMode::default(),
         }
     }
 }
@@ -147,6 +189,8 @@ pub struct RoutingConfig {
     /// Dialed numbers whose application is a CCXML document even though its
     /// URL does not end in `.ccxml` (a URL ending in `.ccxml` needs no entry).
     pub ccxml: BTreeSet<String>,
+    /// Dialed number → answer mode, for numbers that differ from `[sip] answer`.
+    pub answer: BTreeMap<String, AnswerMode>,
 }
 
 impl Default for RoutingConfig {
@@ -173,6 +217,7 @@ impl Default for RoutingConfig {
             allow_voicexml_param: true,
             numbers,
             ccxml: BTreeSet::new(),
+            answer: BTreeMap::new(),
         }
     }
 }
@@ -233,6 +278,14 @@ impl ServeConfig {
         Ok(())
     }
 
+    /// The answer mode for a call to `dialed` (the Request-URI user part).
+    pub fn answer_mode(&self, dialed: Option<&str>) -> AnswerMode {
+        dialed
+            .and_then(|d| self.routing.answer.get(d))
+            .copied()
+            .unwrap_or(self.sip.answer)
+    }
+
     /// The number of worker threads to start.
     pub fn worker_threads(&self) -> usize {
         match self.workers.threads {
@@ -291,6 +344,33 @@ mod tests {
         )
         .expect_err("empty range");
         assert!(matches!(err, ConfigError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn dns_name_servers() {
+        let text = "[dns]\nnameservers = [\"127.0.0.1:5353\"]\n";
+        let config = ServeConfig::parse(text, Path::new("vxp.toml")).expect("valid");
+        assert_eq!(
+            config.dns.nameservers,
+            ["127.0.0.1:5353".parse().expect("addr")]
+        );
+        assert_eq!(config.dns.timeout_ms, 2000);
+    }
+
+    #[test]
+    fn answer_mode_globally_and_per_number() {
+        let text = "[sip]\nanswer = \"immediate\"\n[routing.answer]\n\"900\" = \"on-media\"\n";
+        let config = ServeConfig::parse(text, Path::new("vxp.toml")).expect("valid");
+        assert_eq!(config.answer_mode(Some("900")), AnswerMode::OnMedia);
+        assert_eq!(config.answer_mode(Some("901")), AnswerMode::Immediate);
+        assert_eq!(config.answer_mode(None), AnswerMode::Immediate);
+        assert_eq!(
+            ServeConfig::default().answer_mode(Some("1000")),
+            AnswerMode::Immediate
+        );
+        let err = ServeConfig::parse("[sip]\nanswer = \"later\"\n", Path::new("a"))
+            .expect_err("unknown mode");
+        assert!(err.to_string().contains("later"), "{err}");
     }
 
     #[test]

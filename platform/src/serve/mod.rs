@@ -33,22 +33,22 @@ pub mod http;
 pub mod route;
 pub mod workers;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use url::Url;
-use vxp_fetcher::{Fetcher, FetcherConfig};
-use vxp_interpreter::script::Originator;
+use vxp_fetcher::{Fetcher, FetcherConfig, SessionJar};
+use vxp_interpreter::script::{Originator, Redirect};
 use vxp_interpreter::vxml::session::{
-    AudioFetch, BargeinType, Play, PlayId, PromptPart, QueuedPrompt, SessionConfig, SessionInfo,
-    TransferRequest, TransferResult, TransferType,
+    AudioFetch, BargeinType, ExternalMessage, Play, PlayId, PromptPart, QueuedPrompt, RecordResult,
+    SendRequest, SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
 };
 
-pub use call::{CallAction, CallEvent, CallKey, CallNote};
-pub use config::{ConfigError, ServeConfig};
+pub use call::{CallAction, CallEvent, CallKey, CallNote, SessionEnd};
+pub use config::{AnswerMode, ConfigError, ServeConfig};
 
 use crate::media::driver::{MediaDriver, MediaDriverConfig};
 use crate::media::engine::{CallMediaId, MediaEvent};
@@ -59,6 +59,8 @@ use crate::sdp::{Capabilities, LocalMedia, OfferAnswer, SessionDescription};
 use call::{CallChannels, CallFetcher};
 use route::{CallRouter, Route, TableRouter};
 
+use crate::sip::dns::{LocateError, SipLocator, Target};
+use crate::sip::header::Method;
 use crate::sip::transport::SipTransport;
 use crate::sip::ua::{CallId, IncomingCall, InfoBody, UaConfig, UaEvent, UserAgent};
 use crate::sip::uri::Uri;
@@ -185,6 +187,17 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0x5eed, |d| d.as_nanos() as u64);
+    let dns = match SipLocator::new(
+        &config.dns.nameservers,
+        std::time::Duration::from_millis(config.dns.timeout_ms),
+    ) {
+        Ok(locator) => Some(locator),
+        Err(err) => {
+            tracing::warn!(error = %err, "no DNS: transfers only reach numeric hosts");
+            None
+        }
+    };
+    let (located_tx, located) = mpsc::unbounded_channel();
     let ua = UserAgent::new(UaConfig {
         local_addr: sip,
         max_calls: config.sip.max_calls,
@@ -205,6 +218,13 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         by_sip: HashMap::new(),
         by_leg: HashMap::new(),
         next_key: 1,
+        early: HashMap::new(),
+        jars: HashMap::new(),
+        sends: HashMap::new(),
+        replaces: HashSet::new(),
+        dns,
+        located_tx,
+        located: Some(located),
         ccxml: ccxml::CcxmlCalls::new(),
         config,
     };
@@ -230,9 +250,14 @@ enum Transferring {
     Bridge(Box<BridgeLeg>),
 }
 
-/// The far-end leg of a bridge transfer (VoiceXML 2.1 §2.3.7.2).
+/// The far-end leg of a bridge or consultation transfer (VoiceXML 2.1
+/// §2.3.7.2).
 #[derive(Debug)]
 struct BridgeLeg {
+    /// What happens once the far end answers.
+    handoff: Handoff,
+    /// The destination (the Refer-To of a consultation completed by REFER).
+    dest: Uri,
     sip: CallId,
     media: CallMediaId,
     sdp: OfferAnswer,
@@ -246,6 +271,26 @@ struct BridgeLeg {
     ending: Option<&'static str>,
 }
 
+/// How a transfer leg's answer is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handoff {
+    /// Bridge transfer: the session stays and resumes when the leg ends.
+    Bridge,
+    /// Consultation (or blind with `gvp:method` BRIDGE/REFERJOIN): once the
+    /// far end answers, the caller is referred to it with `Replaces` when
+    /// it supports that and `refer` is set, else the platform keeps both
+    /// legs bridged; the session ends with `connection.disconnect.transfer`.
+    Consult {
+        /// Try REFER with `Replaces` first.
+        refer: bool,
+    },
+    /// The REFER with `Replaces` is under way.
+    Referring,
+    /// The session has left; the platform relays the two legs until either
+    /// hangs up.
+    Relaying,
+}
+
 #[derive(Debug)]
 struct Call {
     sip: CallId,
@@ -255,7 +300,23 @@ struct Call {
     transfer: Option<Transferring>,
 }
 
-/// A call that rings before it is answered.
+/// A transfer destination's lookup, done.
+#[derive(Debug)]
+struct Located {
+    key: CallKey,
+    req: Box<TransferRequest>,
+    handoff: Handoff,
+    to: Uri,
+    result: Result<Vec<Target>, LocateError>,
+}
+
+/// A call whose session runs before it is answered (`answer = "on-media"`).
+#[derive(Debug)]
+struct Early {
+    offer: SessionDescription,
+}
+
+/// A call that rings before its session starts.
 #[derive(Debug)]
 struct Ringing {
     at: Instant,
@@ -280,6 +341,20 @@ struct Signalling {
     /// Bridge legs by their SIP call, to the caller's call.
     by_leg: HashMap<CallId, CallKey>,
     next_key: u64,
+    /// Calls not answered yet, their session running.
+    early: HashMap<CallKey, Early>,
+    /// Each VoiceXML call's cookie jar, for its audio fetches.
+    jars: HashMap<CallKey, SessionJar>,
+    /// `<gvp:send>` INFOs awaiting their final response, oldest first:
+    /// whether the session waits on each (`async="false"`).
+    sends: HashMap<CallKey, VecDeque<bool>>,
+    /// Callers that accept an INVITE with `Replaces` (RFC 3891).
+    replaces: HashSet<CallKey>,
+    /// RFC 3263 lookups for transfer destinations (none: numeric hosts only).
+    dns: Option<SipLocator>,
+    /// Lookups run off the signalling task and come back here.
+    located_tx: mpsc::UnboundedSender<Located>,
+    located: Option<mpsc::UnboundedReceiver<Located>>,
     /// CCXML sessions and their connections.
     ccxml: ccxml::CcxmlCalls,
     config: ServeConfig,
@@ -293,6 +368,7 @@ impl Signalling {
     ) {
         let (actions_tx, mut actions) = mpsc::unbounded_channel::<(CallKey, CallAction)>();
         let mut ccxml_up = self.ccxml.take_receiver(actions_tx.clone());
+        let mut located = self.located.take().expect("the signalling task runs once");
         loop {
             let deadline = self.ua.poll_timeout();
             let ring_until = self.ringing.iter().map(|r| r.at).min();
@@ -306,6 +382,7 @@ impl Signalling {
                 Some((key, action)) = actions.recv() => self.handle_action(key, action).await,
                 Some((key, up)) = ccxml_up.recv() => self.handle_ccxml(key, up).await,
                 Some(event) = media_events.recv() => self.handle_media(event),
+                Some(done) = located.recv() => self.handle_located(done).await,
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.ua.handle_timeout(Instant::now());
                 }
@@ -318,7 +395,7 @@ impl Signalling {
                         std::mem::take(&mut self.ringing).into_iter().partition(|r| r.at <= now);
                     self.ringing = rest;
                     for r in due {
-                        self.answer(r.incoming, r.url, r.request, r.offer, &actions_tx, now)
+                        self.start_call(r.incoming, r.url, r.request, r.offer, &actions_tx, now)
                             .await;
                     }
                 }
@@ -379,14 +456,26 @@ impl Signalling {
             UaEvent::ReInvite { call, sdp, .. } => self.reinvite(call, sdp.as_deref(), now),
             UaEvent::ReferProgress { call, status, done } => {
                 if done || status >= 300 {
-                    self.refer_done(call, status);
+                    self.refer_done(call, status, now);
                 }
             }
+            UaEvent::RequestSucceeded {
+                call,
+                method: Method::Info,
+            } => {
+                self.info_answered(call, None);
+            }
+            UaEvent::RequestFailed {
+                call,
+                method: Method::Info,
+                status,
+            } => self.info_answered(call, Some(status)),
             UaEvent::Acked { .. }
             | UaEvent::ReInviteAnswered { .. }
             | UaEvent::ReInviteFailed { .. }
             | UaEvent::Provisional { .. }
             | UaEvent::Answered { .. }
+            | UaEvent::RequestSucceeded { .. }
             | UaEvent::RequestFailed { .. } => {}
         }
     }
@@ -437,8 +526,11 @@ impl Signalling {
             self.ccxml_incoming(incoming, url, &request, offer, now);
             return;
         }
-        if self.config.sip.ring_ms > 0 {
+        let on_media = self.config.answer_mode(request.user.as_deref()) == AnswerMode::OnMedia;
+        if self.config.sip.ring_ms > 0 || on_media {
             let _ = self.ua.ring(id, 180, None, now);
+        }
+        if self.config.sip.ring_ms > 0 {
             self.ringing.push(Ringing {
                 at: now + std::time::Duration::from_millis(self.config.sip.ring_ms),
                 incoming,
@@ -448,12 +540,13 @@ impl Signalling {
             });
             return;
         }
-        self.answer(incoming, url, request, offer, actions, now)
+        self.start_call(incoming, url, request, offer, actions, now)
             .await;
     }
 
-    /// Answers a routed call and starts its session.
-    async fn answer(
+    /// Starts a routed call's session: answered first (`answer =
+    /// "immediate"`), or left ringing until the session needs media.
+    async fn start_call(
         &mut self,
         incoming: IncomingCall,
         url: Url,
@@ -465,51 +558,39 @@ impl Signalling {
         let id = incoming.call;
         let key = CallKey(self.next_key);
         self.next_key += 1;
-        let media_id = CallMediaId(key.0);
-        let rtp_port = match self.media.open(media_id).await {
-            Ok(port) => port,
-            Err(err) => {
-                tracing::warn!(error = %err, "no RTP port for a call");
-                let _ = self.ua.reject(id, 503, now);
-                return;
+        let on_media = self.config.answer_mode(request.user.as_deref()) == AnswerMode::OnMedia;
+        let sdp = if on_media {
+            // Replaced by the real negotiation when the call is answered.
+            OfferAnswer::new(
+                LocalMedia {
+                    address: self.config.rtp.address,
+                    rtp_port: 0,
+                },
+                Capabilities::default(),
+                key.0,
+            )
+        } else {
+            match self.connect_media(key, id, &offer, now).await {
+                Ok(sdp) => sdp,
+                Err(status) => {
+                    let _ = self.ua.reject(id, status, now);
+                    return;
+                }
             }
         };
-        let mut sdp = OfferAnswer::new(
-            LocalMedia {
-                address: self.config.rtp.address,
-                rtp_port,
-            },
-            Capabilities::default(),
-            key.0,
-        );
-        let (answer, negotiated) = match sdp.handle_offer(&offer) {
-            Ok(done) => done,
-            Err(err) => {
-                tracing::info!(error = %err, "offer not answerable");
-                self.media.close(media_id);
-                let _ = self.ua.reject(id, 488, now);
-                return;
-            }
-        };
-        if let Err(err) = self.ua.answer(id, answer.to_string().into_bytes(), now) {
-            tracing::warn!(error = %err, "cannot answer");
-            self.media.close(media_id);
-            return;
-        }
-        self.media.start(
-            media_id,
-            StreamConfig::new(
-                negotiated,
-                format!("vxp@{}", self.config.rtp.address),
-                ntp_timestamp(std::time::SystemTime::now()),
-            ),
-        );
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let info = session_info(&incoming, &request);
-        tracing::info!(call = %key, %url, from = %incoming.from, "call answered");
+        tracing::info!(call = %key, %url, from = %incoming.from, on_media, "call started");
         let mut config = SessionConfig::new(url);
         config.info = info;
         let fetch = CallFetcher::new(self.fetcher.clone());
+        self.jars.insert(key, fetch.jar().clone());
+        if supports_replaces(&incoming.headers) {
+            self.replaces.insert(key);
+        }
+        if on_media {
+            self.early.insert(key, Early { offer });
+        }
         let channels = CallChannels {
             events: events_rx,
             actions: actions.clone(),
@@ -532,9 +613,97 @@ impl Signalling {
         self.by_sip.insert(id, key);
     }
 
+    /// Opens the call's RTP port, answers the caller's offer with 200 OK
+    /// and starts the stream; the error is the status to reject the call with.
+    async fn connect_media(
+        &mut self,
+        key: CallKey,
+        sip: CallId,
+        offer: &SessionDescription,
+        now: Instant,
+    ) -> Result<OfferAnswer, u16> {
+        let media_id = CallMediaId(key.0);
+        let rtp_port = match self.media.open(media_id).await {
+            Ok(port) => port,
+            Err(err) => {
+                tracing::warn!(error = %err, "no RTP port for a call");
+                return Err(503);
+            }
+        };
+        let mut sdp = OfferAnswer::new(
+            LocalMedia {
+                address: self.config.rtp.address,
+                rtp_port,
+            },
+            Capabilities::default(),
+            key.0,
+        );
+        let (answer, negotiated) = match sdp.handle_offer(offer) {
+            Ok(done) => done,
+            Err(err) => {
+                tracing::info!(error = %err, "offer not answerable");
+                self.media.close(media_id);
+                return Err(488);
+            }
+        };
+        if let Err(err) = self.ua.answer(sip, answer.to_string().into_bytes(), now) {
+            tracing::warn!(error = %err, "cannot answer");
+            self.media.close(media_id);
+            return Err(500);
+        }
+        self.media.start(
+            media_id,
+            StreamConfig::new(
+                negotiated,
+                format!("vxp@{}", self.config.rtp.address),
+                ntp_timestamp(std::time::SystemTime::now()),
+            ),
+        );
+        tracing::info!(call = %key, "call answered");
+        Ok(sdp)
+    }
+
+    /// Answers a call still ringing (`answer = "on-media"`) because its
+    /// session needs media now. False when the call is gone or could not be
+    /// answered (it is then rejected and the session told of the hangup).
+    async fn ensure_answered(&mut self, key: CallKey, now: Instant) -> bool {
+        let Some(early) = self.early.remove(&key) else {
+            // Gone from the SIP side too after a 302.
+            return self
+                .calls
+                .get(&key)
+                .is_some_and(|c| self.by_sip.contains_key(&c.sip));
+        };
+        let Some(sip) = self.calls.get(&key).map(|c| c.sip) else {
+            return false;
+        };
+        match self.connect_media(key, sip, &early.offer, now).await {
+            Ok(sdp) => {
+                if let Some(call) = self.calls.get_mut(&key) {
+                    call.sdp = sdp;
+                }
+                true
+            }
+            Err(status) => {
+                let _ = self.ua.reject(sip, status, now);
+                self.ended(sip);
+                false
+            }
+        }
+    }
+
+    /// Drops what the server keeps beside the call table for a call.
+    fn forget(&mut self, key: CallKey) {
+        self.early.remove(&key);
+        self.jars.remove(&key);
+        self.sends.remove(&key);
+        self.replaces.remove(&key);
+    }
+
     /// The call ended on the SIP side (BYE, CANCEL, failure).
     fn ended(&mut self, sip: CallId) {
         if let Some(key) = self.by_sip.remove(&sip) {
+            self.forget(key);
             if let Some(call) = self.calls.remove(&key) {
                 let _ = call.events.send(CallEvent::Hangup);
                 if let Some(Transferring::Bridge(leg)) = call.transfer {
@@ -598,8 +767,11 @@ impl Signalling {
             } => {
                 let fetcher = self.fetcher.clone();
                 let media = self.media.clone();
+                // The page fetches' cookies go with the call's audio too.
+                let jar = self.jars.get(&key_of(call)).cloned();
                 tokio::spawn(async move {
-                    let req = crate::text::fetch::audio_request(&fetcher, &url, &fetch);
+                    let mut req = crate::text::fetch::audio_request(&fetcher, &url, &fetch);
+                    req.session = jar;
                     let fetched = match fetcher.fetch(req).await {
                         Ok(resp) => Some((
                             Arc::from(resp.bytes.as_ref()),
@@ -629,10 +801,16 @@ impl Signalling {
         }
     }
 
-    fn refer_done(&mut self, sip: CallId, status: u16) {
+    fn refer_done(&mut self, sip: CallId, status: u16, now: Instant) {
         let Some((key, call)) = self.call_of(sip) else {
             return;
         };
+        if let Some(Transferring::Bridge(leg)) = &call.transfer
+            && leg.handoff == Handoff::Referring
+        {
+            self.consult_referred(key, (200..300).contains(&status), now);
+            return;
+        }
         if !matches!(call.transfer, Some(Transferring::Blind)) {
             return;
         }
@@ -653,80 +831,340 @@ impl Signalling {
         let now = Instant::now();
         let media_id = CallMediaId(key.0);
         match action {
-            CallAction::Play(play) => self.media.play(media_id, *play),
+            CallAction::Play(play) => {
+                if self.ensure_answered(key, now).await {
+                    self.media.play(media_id, *play);
+                } else {
+                    // No call to play to (redirected, or refused): the
+                    // session must not wait for the audio.
+                    self.send_to(key, CallEvent::PlayDone(play.id));
+                }
+            }
             CallAction::StopPlayback => self.media.stop_play(media_id),
-            CallAction::Record(req) => self.media.record(media_id, *req),
+            CallAction::Record(req) => {
+                if self.ensure_answered(key, now).await {
+                    self.media.record(media_id, *req);
+                } else {
+                    self.send_to(
+                        key,
+                        CallEvent::RecordResult(RecordResult::Failed {
+                            event: "error.noresource".into(),
+                            message: "the call has left the platform".into(),
+                        }),
+                    );
+                }
+            }
+            CallAction::Answer => {
+                self.ensure_answered(key, now).await;
+            }
+            CallAction::Send(send) => {
+                if self.ensure_answered(key, now).await {
+                    self.send_info(key, &send, now);
+                } else if !send.is_async {
+                    self.send_to(
+                        key,
+                        CallEvent::Message(send_failure("the call has left the platform")),
+                    );
+                }
+            }
             CallAction::Transfer(req) => self.transfer(key, &req, now).await,
-            CallAction::Hangup { values } => {
+            CallAction::Hangup { values, how } => {
                 if self.ccxml_dialog_ended(key, values) {
                     return;
                 }
+                if let Some(Transferring::Bridge(leg)) =
+                    self.calls.get(&key).and_then(|c| c.transfer.as_ref())
+                    && leg.handoff == Handoff::Relaying
+                {
+                    // The platform keeps relaying the transferred call.
+                    return;
+                }
+                let early = self.early.remove(&key).is_some();
+                self.forget(key);
                 if let Some(call) = self.calls.remove(&key) {
                     self.by_sip.remove(&call.sip);
-                    let _ = self.ua.hangup(call.sip, now);
+                    if early {
+                        // Never answered: refuse the call instead (480 after
+                        // <exit>, 603 after <disconnect>, 500 after an error).
+                        let status = match how {
+                            SessionEnd::Exit => 480,
+                            SessionEnd::Disconnect => 603,
+                            SessionEnd::Error => 500,
+                        };
+                        tracing::info!(call = %key, status, "session ended before the answer");
+                        let _ = self.ua.reject(call.sip, status, now);
+                    } else {
+                        let _ = self.ua.hangup(call.sip, now);
+                    }
                 }
                 self.media.close(media_id);
             }
         }
     }
 
-    /// `<transfer>` (VoiceXML 2.1 §2.3.7): blind and consultation as REFER
-    /// (RFC 3515) to the caller; bridge is not offered yet.
-    async fn transfer(&mut self, key: CallKey, req: &TransferRequest, now: Instant) {
-        let Some(call) = self.calls.get_mut(&key) else {
+    /// `<gvp:send>` as an INFO in the call's dialog (the NGI's CTI channel).
+    fn send_info(&mut self, key: CallKey, send: &SendRequest, now: Instant) {
+        let Some(call) = self.calls.get(&key) else {
             return;
         };
+        match self.ua.send_info(
+            call.sip,
+            &send.contenttype,
+            send.body.clone().into_bytes(),
+            now,
+        ) {
+            Ok(()) => self.sends.entry(key).or_default().push_back(!send.is_async),
+            Err(err) => {
+                tracing::info!(call = %key, error = %err, "cannot send the INFO");
+                if !send.is_async {
+                    let _ = call
+                        .events
+                        .send(CallEvent::Message(send_failure(&err.to_string())));
+                }
+            }
+        }
+    }
+
+    /// The final response to a `<gvp:send>` INFO (`failed`: its status). A
+    /// synchronous send that failed gets a failure message so the session
+    /// does not wait for a reply that will never come.
+    fn info_answered(&mut self, sip: CallId, failed: Option<u16>) {
+        let Some(&key) = self.by_sip.get(&sip) else {
+            return;
+        };
+        let waits = self
+            .sends
+            .get_mut(&key)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(false);
+        if let Some(status) = failed {
+            tracing::info!(call = %key, status, "gvp:send INFO refused");
+            if waits {
+                self.send_event(
+                    sip,
+                    CallEvent::Message(send_failure(&format!("SIP {status}"))),
+                );
+            }
+        }
+    }
+
+    /// `<transfer>` (VoiceXML 2.1 §2.3.7). Blind: a 302 when the call is not
+    /// answered yet (or `gvp:method="redirect"` asks for it), else REFER
+    /// (RFC 3515) to the caller. Bridge: an outbound leg relayed to the
+    /// caller. Consultation: an outbound leg, then REFER with `Replaces` or
+    /// the platform relaying both legs. `gvp:method` BRIDGE and REFERJOIN
+    /// on a blind transfer take the consultation path without waiting in the
+    /// session; MEDIAREDIRECT is refused.
+    async fn transfer(&mut self, key: CallKey, req: &TransferRequest, now: Instant) {
         let fail = |event: &str, message: String| {
             CallEvent::TransferResult(TransferResult::Failed {
                 event: event.into(),
                 message,
             })
         };
-        match req.kind {
-            TransferType::Blind | TransferType::Consultation => {
-                let target = match Uri::parse(&req.dest) {
-                    Ok(uri) => uri,
-                    Err(err) => {
-                        let _ = call.events.send(fail(
+        let method = req.method.as_deref().map(str::to_ascii_uppercase);
+        let kind = match req.kind {
+            TransferType::Blind => "blind",
+            TransferType::Bridge => "bridge",
+            TransferType::Consultation => "consultation",
+        };
+        let handoff = match (req.kind, method.as_deref()) {
+            (_, Some("MEDIAREDIRECT")) => {
+                self.send_to(
+                    key,
+                    fail(
+                        &format!("error.unsupported.transfer.{kind}"),
+                        "gvp:method MEDIAREDIRECT is not supported".into(),
+                    ),
+                );
+                return;
+            }
+            (TransferType::Bridge, _) => Some(Handoff::Bridge),
+            (TransferType::Consultation, Some("BRIDGE"))
+            | (TransferType::Blind, Some("BRIDGE")) => Some(Handoff::Consult { refer: false }),
+            (TransferType::Consultation, _) | (TransferType::Blind, Some("REFERJOIN")) => {
+                Some(Handoff::Consult { refer: true })
+            }
+            (TransferType::Blind, _) => None,
+        };
+        let Some(handoff) = handoff else {
+            let target = match Uri::parse(&req.dest) {
+                Ok(uri) => uri,
+                Err(err) => {
+                    self.send_to(
+                        key,
+                        fail(
                             "error.connection.baddestination",
                             format!("{}: {err}", req.dest),
-                        ));
-                        return;
-                    }
-                };
-                match self.ua.refer(call.sip, &target, now) {
-                    Ok(()) => call.transfer = Some(Transferring::Blind),
-                    Err(err) => {
-                        let _ = call.events.send(fail(
-                            "error.connection",
-                            format!("cannot send REFER: {err}"),
-                        ));
-                    }
+                        ),
+                    );
+                    return;
+                }
+            };
+            let redirect = method.as_deref() == Some("REDIRECT");
+            if self.early.contains_key(&key) || redirect {
+                if self.redirect(key, &target, now) {
+                    return;
+                }
+                if !self.ensure_answered(key, now).await {
+                    return;
                 }
             }
-            TransferType::Bridge => {
-                let events = call.events.clone();
-                if let Err((event, message)) = self.start_bridge(key, req, now).await {
-                    let _ = events.send(fail(event, message));
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
+            match self.ua.refer(call.sip, &target, now) {
+                Ok(()) => call.transfer = Some(Transferring::Blind),
+                Err(err) => {
+                    let _ = call.events.send(fail(
+                        "error.connection",
+                        format!("cannot send REFER: {err}"),
+                    ));
                 }
             }
+            return;
+        };
+        if !self.ensure_answered(key, now).await {
+            return;
+        }
+        let to = match Uri::parse(&req.dest) {
+            Ok(uri) => uri,
+            Err(err) => {
+                self.send_to(
+                    key,
+                    fail(
+                        "error.connection.baddestination",
+                        format!("{}: {err}", req.dest),
+                    ),
+                );
+                return;
+            }
+        };
+        if let Some(target) = crate::sip::dns::numeric_target(&to) {
+            if let Err((event, message)) = self.start_leg(key, req, handoff, to, target, now).await
+            {
+                self.send_to(key, fail(event, message));
+            }
+            return;
+        }
+        let Some(dns) = self.dns.clone() else {
+            self.send_to(
+                key,
+                fail(
+                    "error.connection.noroute",
+                    format!("{}: no DNS resolver", req.dest),
+                ),
+            );
+            return;
+        };
+        // The lookup may take a while: it runs beside the signalling task.
+        let back = self.located_tx.clone();
+        let req = Box::new(req.clone());
+        tokio::spawn(async move {
+            let result = dns.locate(&to).await;
+            let _ = back.send(Located {
+                key,
+                req,
+                handoff,
+                to,
+                result,
+            });
+        });
+    }
+
+    /// A destination's lookup came back: call the first target, or report
+    /// why not (no such host: `error.connection.noroute`; the name servers
+    /// failed: `network_busy`).
+    async fn handle_located(&mut self, done: Located) {
+        let Located {
+            key,
+            req,
+            handoff,
+            to,
+            result,
+        } = done;
+        let now = Instant::now();
+        let event = match result {
+            Ok(targets) => match targets.first() {
+                Some(&target) => match self.start_leg(key, &req, handoff, to, target, now).await {
+                    Ok(()) => return,
+                    Err((event, message)) => TransferResult::Failed {
+                        event: event.into(),
+                        message,
+                    },
+                },
+                None => TransferResult::Failed {
+                    event: "error.connection.noroute".into(),
+                    message: format!("{}: no address", req.dest),
+                },
+            },
+            Err(err @ LocateError::Lookup { .. }) => {
+                tracing::info!(call = %key, error = %err, "transfer destination lookup failed");
+                completed("network_busy")
+            }
+            Err(err) => TransferResult::Failed {
+                event: "error.connection.noroute".into(),
+                message: err.to_string(),
+            },
+        };
+        self.send_to(key, CallEvent::TransferResult(event));
+    }
+
+    /// Blind transfer before answer: 302 with the destination as Contact
+    /// (the transfer succeeded as far as the session is concerned). False
+    /// when the call is already answered.
+    fn redirect(&mut self, key: CallKey, target: &Uri, now: Instant) -> bool {
+        if self.early.remove(&key).is_none() {
+            return false;
+        }
+        let Some(call) = self.calls.get(&key) else {
+            return true;
+        };
+        let sip = call.sip;
+        match self.ua.redirect(sip, target.clone(), now) {
+            Ok(()) => {
+                tracing::info!(call = %key, %target, "blind transfer: 302 before answer");
+                let _ = call
+                    .events
+                    .send(CallEvent::TransferResult(TransferResult::Transferred));
+                // The SIP call is gone; the session keeps its channel until it
+                // ends (it may still run its connection.disconnect.transfer
+                // handler).
+                self.by_sip.remove(&sip);
+            }
+            Err(err) => {
+                let _ = call
+                    .events
+                    .send(CallEvent::TransferResult(TransferResult::Failed {
+                        event: "error.connection".into(),
+                        message: format!("cannot redirect: {err}"),
+                    }));
+            }
+        }
+        true
+    }
+
+    fn send_to(&self, key: CallKey, event: CallEvent) {
+        if let Some(call) = self.calls.get(&key) {
+            let _ = call.events.send(event);
         }
     }
 
-    /// Calls the destination of a bridge transfer; the caller's audio is
-    /// relayed once it answers.
-    async fn start_bridge(
+    /// Calls the destination of a bridge or consultation transfer, playing
+    /// `transferaudio` to the caller while it rings.
+    async fn start_leg(
         &mut self,
         key: CallKey,
         req: &TransferRequest,
+        handoff: Handoff,
+        to: Uri,
+        target: Target,
         now: Instant,
     ) -> Result<(), (&'static str, String)> {
-        let to = Uri::parse(&req.dest).map_err(|e| {
-            (
-                "error.connection.baddestination",
-                format!("{}: {e}", req.dest),
-            )
-        })?;
+        if !self.calls.contains_key(&key) {
+            // The caller left while the destination was looked up.
+            return Ok(());
+        }
         let leg_media = CallMediaId(self.next_key);
         self.next_key += 1;
         let port = self.media.open(leg_media).await.map_err(|e| {
@@ -744,10 +1182,14 @@ impl Signalling {
             leg_media.0,
         );
         let offer = sdp.create_offer();
-        let leg = match self
-            .ua
-            .invite(to, None, offer.to_string().into_bytes(), now)
-        {
+        let leg = match self.ua.invite_at(
+            to.clone(),
+            target.addr,
+            target.transport,
+            None,
+            offer.to_string().into_bytes(),
+            now,
+        ) {
             Ok(leg) => leg,
             Err(err) => {
                 self.media.close(leg_media);
@@ -762,13 +1204,16 @@ impl Signalling {
         } else {
             req.connecttimeout
         };
+        let maxtime = (handoff == Handoff::Bridge && !req.maxtime.is_zero()).then_some(req.maxtime);
         call.transfer = Some(Transferring::Bridge(Box::new(BridgeLeg {
+            handoff,
+            dest: to,
             sip: leg,
             media: leg_media,
             sdp,
             connected: None,
             deadline: Some(now + connecttimeout),
-            maxtime: (!req.maxtime.is_zero()).then_some(req.maxtime),
+            maxtime,
             ending: None,
         })));
         self.by_leg.insert(leg, key);
@@ -794,7 +1239,7 @@ impl Signalling {
                 },
             );
         }
-        tracing::info!(call = %key, dest = %req.dest, "bridge transfer: calling");
+        tracing::info!(call = %key, dest = %req.dest, ?handoff, "transfer: calling");
         Ok(())
     }
 
@@ -803,6 +1248,84 @@ impl Signalling {
             Transferring::Bridge(leg) => Some(leg),
             Transferring::Blind => None,
         }
+    }
+
+    /// Completes a consultation transfer by REFER (RFC 3515) to the caller
+    /// with `Replaces` (RFC 3891) naming our dialog with the far end, so the
+    /// caller's INVITE takes that dialog over.
+    fn refer_with_replaces(&mut self, key: CallKey, now: Instant) {
+        let Some(leg) = self.bridge_leg(key) else {
+            return;
+        };
+        let (leg_sip, dest) = (leg.sip, leg.dest.clone());
+        let Some(ids) = self.ua.dialog_ids(leg_sip) else {
+            self.relay(key);
+            return;
+        };
+        let target = replaces_target(&dest, &ids);
+        let Some(caller) = self.calls.get(&key).map(|c| c.sip) else {
+            return;
+        };
+        match self.ua.refer(caller, &target, now) {
+            Ok(()) => {
+                if let Some(leg) = self.bridge_leg(key) {
+                    leg.handoff = Handoff::Referring;
+                }
+                tracing::info!(call = %key, "consultation transfer: REFER with Replaces");
+            }
+            Err(err) => {
+                tracing::info!(call = %key, error = %err, "cannot REFER; relaying instead");
+                self.relay(key);
+            }
+        }
+    }
+
+    /// Completes a consultation transfer by relaying the caller and the far
+    /// end without the session, which ends with `connection.disconnect.transfer`.
+    fn relay(&mut self, key: CallKey) {
+        let caller_media = CallMediaId(key.0);
+        let Some(leg) = self.bridge_leg(key) else {
+            return;
+        };
+        leg.handoff = Handoff::Relaying;
+        leg.deadline = None;
+        let leg_media = leg.media;
+        self.media.bridge(caller_media, leg_media);
+        self.send_to(key, CallEvent::TransferResult(TransferResult::Transferred));
+        tracing::info!(call = %key, "consultation transfer: relaying both legs");
+    }
+
+    /// The outcome of the REFER with `Replaces`: success ends the session
+    /// and our leg; failure falls back to relaying (or reports the far
+    /// end's disconnect when it has left meanwhile).
+    fn consult_referred(&mut self, key: CallKey, ok: bool, now: Instant) {
+        let Some(leg) = self.bridge_leg(key) else {
+            return;
+        };
+        let gone = leg.ending.is_some();
+        let (leg_sip, leg_media) = (leg.sip, leg.media);
+        if !ok && !gone {
+            self.relay(key);
+            return;
+        }
+        self.by_leg.remove(&leg_sip);
+        self.media.close(leg_media);
+        if !gone {
+            let _ = self.ua.hangup(leg_sip, now);
+        }
+        let result = if ok {
+            TransferResult::Transferred
+        } else {
+            TransferResult::Completed {
+                status: "far_end_disconnect".into(),
+                duration: std::time::Duration::ZERO,
+            }
+        };
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.transfer = None;
+            let _ = call.events.send(CallEvent::TransferResult(result));
+        }
+        tracing::info!(call = %key, ok, "consultation transfer: REFER done");
     }
 
     fn bridge_deadline(&self) -> Option<Instant> {
@@ -834,7 +1357,8 @@ impl Signalling {
             let Some(leg) = self.bridge_leg(key) else {
                 continue;
             };
-            leg.ending = Some(if leg.connected.is_some() {
+            let connected = leg.connected.is_some();
+            leg.ending = Some(if connected {
                 "maxtime_disconnect"
             } else {
                 "noanswer"
@@ -842,6 +1366,12 @@ impl Signalling {
             leg.deadline = None;
             let sip = leg.sip;
             let _ = self.ua.hangup(sip, now);
+            if !connected {
+                // A far end that never answered may not even acknowledge the
+                // CANCEL (nothing listening): the session need not wait for
+                // the INVITE transaction to time out.
+                self.finish_leg(key, "noanswer", now);
+            }
         }
     }
 
@@ -866,6 +1396,7 @@ impl Signalling {
                         leg.connected = Some(now);
                         leg.deadline = leg.maxtime.map(|m| now + m);
                         let leg_media = leg.media;
+                        let handoff = leg.handoff;
                         self.media.start(
                             leg_media,
                             StreamConfig::new(
@@ -875,8 +1406,16 @@ impl Signalling {
                             ),
                         );
                         self.media.stop_play(caller_media);
-                        self.media.bridge(caller_media, leg_media);
-                        tracing::info!(call = %key, "bridge transfer: connected");
+                        match handoff {
+                            Handoff::Consult { refer: true } if self.replaces.contains(&key) => {
+                                self.refer_with_replaces(key, now);
+                            }
+                            Handoff::Consult { .. } => self.relay(key),
+                            _ => {
+                                self.media.bridge(caller_media, leg_media);
+                                tracing::info!(call = %key, "bridge transfer: connected");
+                            }
+                        }
                     }
                     Err(err) => {
                         tracing::info!(call = %key, error = %err, "bridge leg answer unusable");
@@ -898,6 +1437,42 @@ impl Signalling {
                 leg.ending.unwrap_or("far_end_disconnect")
             }
             _ => return,
+        };
+        match leg.handoff {
+            Handoff::Relaying => {
+                // The far end left a call the platform relays: release the caller.
+                let (sip, leg_media) = (leg.sip, leg.media);
+                self.by_leg.remove(&sip);
+                self.media.unbridge(leg_media);
+                self.media.close(leg_media);
+                if let Some(call) = self.calls.remove(&key) {
+                    self.by_sip.remove(&call.sip);
+                    let _ = self.ua.hangup(call.sip, now);
+                }
+                self.forget(key);
+                self.media.close(caller_media);
+                tracing::info!(call = %key, "transferred call ended by the far end");
+                return;
+            }
+            Handoff::Referring => {
+                // The far end may drop our leg as soon as the caller's INVITE
+                // with Replaces took it over; the REFER's outcome decides.
+                let (sip, leg_media) = (leg.sip, leg.media);
+                leg.ending = Some("far_end_disconnect");
+                self.by_leg.remove(&sip);
+                self.media.close(leg_media);
+                return;
+            }
+            Handoff::Bridge | Handoff::Consult { .. } => {}
+        }
+        self.finish_leg(key, status, now);
+    }
+
+    /// Reports a bridge or consultation leg's end to the session (which
+    /// continues) and releases the leg's media.
+    fn finish_leg(&mut self, key: CallKey, status: &str, now: Instant) {
+        let Some(leg) = self.bridge_leg(key) else {
+            return;
         };
         let duration = leg.connected.map_or(std::time::Duration::ZERO, |at| {
             now.saturating_duration_since(at)
@@ -961,7 +1536,52 @@ fn session_info(incoming: &IncomingCall, request: &route::RouteRequest) -> Sessi
         request_uri: request.params.clone(),
         aai,
         uuid,
+        redirect: crate::sip::diversion::redirections(&incoming.headers)
+            .into_iter()
+            .map(|d| Redirect {
+                uri: d.uri,
+                pi: d.pi,
+                si: d.si,
+                reason: d.reason,
+            })
+            .collect(),
         ..SessionInfo::default()
+    }
+}
+
+/// The `Refer-To` of a consultation completed by REFER: the destination
+/// with an escaped `Replaces` header (RFC 3891 §6.1, RFC 3261 §19.1.1).
+fn replaces_target(dest: &Uri, ids: &crate::sip::DialogIds) -> Uri {
+    let mut target = dest.clone();
+    let value = ids.replaces();
+    let replaces =
+        percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC);
+    target.headers = Some(format!("Replaces={replaces}"));
+    target
+}
+
+/// Whether the caller accepts an INVITE with `Replaces` (RFC 3891 §6.1:
+/// `Supported: replaces` or `Require: replaces` in its INVITE).
+fn supports_replaces(headers: &[(String, String)]) -> bool {
+    headers.iter().any(|(name, value)| {
+        (name.eq_ignore_ascii_case("Supported") || name.eq_ignore_ascii_case("Require"))
+            && value
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("replaces"))
+    })
+}
+
+/// The message a synchronous `<gvp:send>` gets when its INFO fails, in the
+/// CTI reply form (`Result=...&...`) so the application can test it.
+fn send_failure(reason: &str) -> ExternalMessage {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("Result", "FAILURE")
+        .append_pair("Reason", reason)
+        .finish();
+    ExternalMessage {
+        sourcetype: "sip".into(),
+        contenttype: "application/x-www-form-urlencoded".into(),
+        content: body,
     }
 }
 
@@ -969,5 +1589,73 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_is_escaped_into_the_refer_to() {
+        let dest = Uri::parse("sip:agent@192.0.2.50:5070").expect("uri");
+        let ids = crate::sip::DialogIds {
+            call_id: "abc@192.0.2.1".into(),
+            local_tag: "ours".into(),
+            remote_tag: "theirs".into(),
+        };
+        assert_eq!(
+            replaces_target(&dest, &ids).to_string(),
+            "sip:agent@192.0.2.50:5070?Replaces=abc%40192%2E0%2E2%2E1%3Bto%2Dtag%3Dtheirs%3Bfrom%2Dtag%3Dours"
+        );
+    }
+
+    #[test]
+    fn replaces_support_from_supported_or_require() {
+        let h = |n: &str, v: &str| vec![(n.to_owned(), v.to_owned())];
+        assert!(supports_replaces(&h(
+            "Supported",
+            "timer, replaces, 100rel"
+        )));
+        assert!(supports_replaces(&h("require", "Replaces")));
+        assert!(!supports_replaces(&h("Supported", "timer, norefersub")));
+        assert!(!supports_replaces(&h("Allow", "INVITE, REFER, replaces")));
+    }
+
+    #[test]
+    fn a_failed_send_reads_like_a_cti_reply() {
+        let m = send_failure("SIP 415");
+        assert_eq!(m.content, "Result=FAILURE&Reason=SIP+415");
+        assert_eq!(m.contenttype, "application/x-www-form-urlencoded");
+        assert_eq!(m.sourcetype, "sip");
+    }
+
+    #[test]
+    fn redirections_reach_session_info() {
+        let incoming = IncomingCall {
+            call: CallId(1),
+            request_uri: Uri::parse("sip:1000@127.0.0.1").expect("uri"),
+            from: crate::sip::uri::NameAddr::parse("<sip:alice@192.0.2.9>;tag=a").expect("from"),
+            to: crate::sip::uri::NameAddr::parse("<sip:1000@127.0.0.1>").expect("to"),
+            contact: None,
+            sip_call_id: "c1".into(),
+            headers: vec![(
+                "Diversion".into(),
+                "<sip:2000@pbx.example.com>;reason=no-answer;screen=yes".into(),
+            )],
+            sdp: None,
+            remote: "192.0.2.9:5060".parse().expect("addr"),
+            transport: crate::sip::Transport::Udp,
+        };
+        let info = session_info(&incoming, &route::route_request("sip:1000@127.0.0.1"));
+        assert_eq!(
+            info.redirect,
+            [Redirect {
+                uri: "sip:2000@pbx.example.com".into(),
+                pi: None,
+                si: Some("yes".into()),
+                reason: Some("no-answer".into()),
+            }]
+        );
     }
 }

@@ -11,11 +11,13 @@
 //!   headers stay in order and verbatim; [`message::SipHeaders`] gives the
 //!   typed values (Via list with branch/received/rport, From/To with tags,
 //!   Call-ID, CSeq, Contact, Record-Route/Route, Max-Forwards, Content-Type).
+//! - [`diversion`]: `Diversion`/`History-Info` → the call's redirections.
 //! - [`framing`]: TCP byte stream → messages.
 //! - [`transaction`]: RFC 3261 §17 client and server transactions, timers A–M.
 //! - [`ua`]: the user-agent core: dialogs (§12), calls in and out, every
 //!   method the platform serves.
 //! - [`transport`]: the tokio driver (UDP and TCP on one port).
+//! - [`dns`]: RFC 3263 server location (SRV, then A/AAAA) for outbound calls.
 //!
 //! Using the core (everything is `handle_*` in, `poll_*` out, with `now` passed in):
 //!
@@ -43,6 +45,8 @@
 //! the sockets and the core; commands reach the core as
 //! [`transport::Command`] closures over a channel.
 
+pub mod diversion;
+pub mod dns;
 pub mod framing;
 pub mod header;
 pub mod message;
@@ -53,4 +57,4 @@ pub mod uri;
 
 pub use message::{Message, Request, Response, SipHeaders};
 pub use transaction::{TimerConfig, Transmit, Transport};
-pub use ua::{CallId, IncomingCall, InfoBody, UaConfig, UaError, UaEvent, UserAgent};
+pub use ua::{CallId, DialogIds, IncomingCall, InfoBody, UaConfig, UaError, UaEvent, UserAgent};

@@ -76,6 +76,29 @@ impl Default for UaConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub u64);
 
+/// A dialog's identifiers (RFC 3261 §12): Call-ID and both tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogIds {
+    /// The Call-ID.
+    pub call_id: String,
+    /// Our tag.
+    pub local_tag: String,
+    /// The peer's tag.
+    pub remote_tag: String,
+}
+
+impl DialogIds {
+    /// The `Replaces` value (RFC 3891 §6.1) that lets a third party take
+    /// over this dialog from the peer's side: `to-tag` is the peer's tag,
+    /// `from-tag` ours.
+    pub fn replaces(&self) -> String {
+        format!(
+            "{};to-tag={};from-tag={}",
+            self.call_id, self.remote_tag, self.local_tag
+        )
+    }
+}
+
 /// Everything about an incoming INVITE a session needs
 /// (`session.connection.*`, routing, the SDP offer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +236,13 @@ pub enum UaEvent {
     Terminated {
         /// The call.
         call: CallId,
+    },
+    /// An in-dialog request we sent (INFO, ...) got a 2xx final response.
+    RequestSucceeded {
+        /// The call.
+        call: CallId,
+        /// The request's method.
+        method: Method,
     },
     /// An in-dialog request we sent (INFO, ...) got a non-2xx final response.
     RequestFailed {
@@ -861,7 +891,12 @@ impl UserAgent {
             }
             Purpose::Cancel => {}
             Purpose::Other(method) => {
-                if !(200..300).contains(&status) {
+                if (200..300).contains(&status) {
+                    if method != Method::Refer {
+                        self.events
+                            .push_back(UaEvent::RequestSucceeded { call: id, method });
+                    }
+                } else {
                     if method == Method::Refer {
                         self.events.push_back(UaEvent::ReferProgress {
                             call: id,
@@ -1059,6 +1094,19 @@ impl UserAgent {
         Ok(())
     }
 
+    /// The dialog identifiers of an established call, as a `Replaces`
+    /// header (RFC 3891) names them: Call-ID, the peer's tag as `to-tag`
+    /// and ours as `from-tag` (RFC 3891 §3 takes the tags from the point of
+    /// view of the UA receiving the INVITE with `Replaces`, which is the peer).
+    pub fn dialog_ids(&self, call: CallId) -> Option<DialogIds> {
+        let c = self.calls.get(&call)?;
+        Some(DialogIds {
+            call_id: c.sip_call_id.clone(),
+            local_tag: c.local_tag.clone(),
+            remote_tag: c.remote_tag.clone()?,
+        })
+    }
+
     /// Sends a REFER to `target` (blind transfer, RFC 3515); progress comes as
     /// [`UaEvent::ReferProgress`] from the 202 and the NOTIFY sipfrags.
     pub fn refer(&mut self, call: CallId, target: &Uri, now: Instant) -> Result<(), UaError> {
@@ -1089,6 +1137,21 @@ impl UserAgent {
             _ => Transport::Udp,
         };
         let dest = uri_destination(&to).ok_or_else(|| UaError::Unroutable(to.to_string()))?;
+        self.invite_at(to, dest, transport, from, sdp, now)
+    }
+
+    /// Places an outbound call like [`UserAgent::invite`], to a destination
+    /// already resolved (RFC 3263: the driver looks up a host name's SRV and
+    /// A/AAAA records and passes the address and transport chosen).
+    pub fn invite_at(
+        &mut self,
+        to: Uri,
+        dest: SocketAddr,
+        transport: Transport,
+        from: Option<NameAddr>,
+        sdp: Vec<u8>,
+        now: Instant,
+    ) -> Result<CallId, UaError> {
         let id = CallId(self.next_call);
         self.next_call += 1;
         let local_tag = self.new_tag();

@@ -869,3 +869,87 @@ fn outbound_call_transcript() {
     }
     insta::assert_snapshot!(transcript.join("\n----\n"));
 }
+
+#[test]
+fn info_final_responses_are_reported_both_ways() {
+    let mut h = Harness::new();
+    let (call, _) = h.answered_call();
+    for (status, expected) in [
+        (
+            200,
+            UaEvent::RequestSucceeded {
+                call,
+                method: Method::Info,
+            },
+        ),
+        (
+            415,
+            UaEvent::RequestFailed {
+                call,
+                method: Method::Info,
+                status: 415,
+            },
+        ),
+    ] {
+        h.ua.send_info(
+            call,
+            "application/x-www-form-urlencoded;charset=utf-8",
+            b"Action=GetData&Keyname1=k1".to_vec(),
+            h.now,
+        )
+        .unwrap();
+        let out = h.out();
+        let Message::Request(info) = &out[0] else {
+            panic!("the INFO")
+        };
+        assert_eq!(
+            info.headers.first("Content-Type"),
+            Some("application/x-www-form-urlencoded;charset=utf-8"),
+            "the parameter is sent as given"
+        );
+        let mut resp = response_to(info, status, None);
+        resp.headers.set("Content-Length", "0");
+        h.ua.handle_datagram(&resp.to_bytes(), caller(), Transport::Udp, h.now);
+        assert_eq!(h.events(), [expected]);
+    }
+}
+
+#[test]
+fn dialog_ids_name_the_replaces_value_from_the_peers_side() {
+    let mut h = Harness::new();
+    let agent: SocketAddr = "192.0.2.50:5070".parse().unwrap();
+    let call =
+        h.ua.invite_at(
+            Uri::parse("sip:agent@agents.example.com").unwrap(),
+            agent,
+            Transport::Udp,
+            None,
+            SDP.as_bytes().to_vec(),
+            h.now,
+        )
+        .unwrap();
+    assert_eq!(h.ua.dialog_ids(call), None, "no dialog before the answer");
+    let out = h.ua.poll_transmit().unwrap();
+    assert_eq!(out.to, agent, "sent to the resolved address");
+    let Ok(Message::Request(inv)) = Message::parse(&out.bytes) else {
+        panic!()
+    };
+    assert_eq!(
+        inv.uri.to_string(),
+        "sip:agent@agents.example.com",
+        "the Request-URI keeps the host name"
+    );
+    let mut ok = response_to(&inv, 200, Some("agent1"));
+    ok.headers.remove("Content-Length");
+    ok.headers.push("Contact", "<sip:agent@192.0.2.50:5070>");
+    ok.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+    h.ua.handle_datagram(&ok.to_bytes(), agent, Transport::Udp, h.now);
+    let ids = h.ua.dialog_ids(call).expect("a confirmed dialog");
+    let ours = inv.header_from().unwrap().tag().unwrap().to_owned();
+    assert_eq!(ids.remote_tag, "agent1");
+    assert_eq!(ids.local_tag, ours);
+    assert_eq!(
+        ids.replaces(),
+        format!("{};to-tag=agent1;from-tag={ours}", ids.call_id)
+    );
+}
