@@ -2,8 +2,9 @@
 //! far end. With `answer = "on-media"` a blind `<transfer>` before any
 //! prompt is a 302, an `<exit>` before any prompt a 480, and a CANCEL while
 //! the application runs unanswered its hangup; a consultation transfer to a
-//! far end that answers hands the call over (here relayed by the platform,
-//! the sipp caller not supporting `Replaces`); `<gvp:send>` is an INFO in the
+//! far end that answers hands the call over (by REFER with `Replaces` to a
+//! caller that supports it, else relayed by the platform), and a far end
+//! that does not answer is `noanswer`; `<gvp:send>` is an INFO in the
 //! dialog and the INFO that answers it reaches `application.lastmessage$`;
 //! `Diversion` headers fill `session.connection.redirect`; transfer
 //! destinations are looked up in DNS (SRV, then A) on a name server on
@@ -348,4 +349,40 @@ fn bridge_transfer_destinations_are_found_by_srv_and_unknown_names_have_no_route
     assert!(ok, "caller sipp failed:\n{log_text}");
     let notes = server.wait_note(Duration::from_secs(10), ended);
     assert!(notes.contains(&log("transfer", "no route")), "{notes:#?}");
+}
+
+#[test]
+fn consultation_transfer_refers_a_caller_that_supports_replaces() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let dir = harness::scratch("consult-replaces");
+    let agent = harness::free_port();
+    let url = harness::page(
+        &dir,
+        "consult.vxml",
+        &format!(
+            r#"<form>
+                 <catch event="connection.disconnect.transfer"><log label="transfer">referred</log><exit/></catch>
+                 <transfer name="t" type="consultation" dest="sip:agent@127.0.0.1:{agent}" connecttimeout="10s">
+                   <filled><log label="transfer"><value expr="t"/></log><exit/></filled>
+                 </transfer></form>"#
+        ),
+    );
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("consult".into(), url);
+    });
+    // The far end answers and, once the caller has been referred to it,
+    // gets the platform's BYE for the consultation leg.
+    let callee = harness::sipp_server("callee_replaced", agent);
+    let (ok, log_text) = harness::sipp(server.sip(), "consult_replaces", "consult", false);
+    let callee = callee.wait_with_output().expect("callee sipp ends");
+    assert!(ok, "caller sipp failed:\n{log_text}");
+    assert!(
+        callee.status.success(),
+        "callee sipp failed: {}",
+        String::from_utf8_lossy(&callee.stderr)
+    );
+    let notes = server.wait_note(Duration::from_secs(10), ended);
+    assert!(notes.contains(&log("transfer", "referred")), "{notes:#?}");
 }
