@@ -8,7 +8,8 @@
 //! dialog and the INFO that answers it reaches `application.lastmessage$`;
 //! `Diversion` headers fill `session.connection.redirect`; transfer
 //! destinations are looked up in DNS (SRV, then A) on a name server on
-//! loopback, and a name that does not exist is `error.connection.noroute`.
+//! loopback, and a name that does not exist is `error.connection.noroute`;
+//! audio is fetched with the cookies the page fetches received.
 
 #[path = "../interop/harness.rs"]
 mod harness;
@@ -385,4 +386,95 @@ fn consultation_transfer_refers_a_caller_that_supports_replaces() {
     );
     let notes = server.wait_note(Duration::from_secs(10), ended);
     assert!(notes.contains(&log("transfer", "referred")), "{notes:#?}");
+}
+
+/// The requests an HTTP server saw: path and `Cookie` header.
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A one-thread HTTP server: `/page.vxml` sets a session cookie and plays
+/// `/beep.wav`; every request's path and `Cookie` header is recorded.
+fn cookie_server() -> (u16, Requests) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind HTTP");
+    let port = listener.local_addr().expect("HTTP address").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 2048];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&buf).into_owned();
+            let path = head
+                .lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .unwrap_or("")
+                .to_owned();
+            let cookie = head
+                .lines()
+                .find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+                        .map(|(_, v)| v.trim().to_owned())
+                })
+                .unwrap_or_default();
+            log.lock().expect("log").push((path.clone(), cookie));
+            let (extra, ctype, body): (&str, &str, Vec<u8>) = if path == "/page.vxml" {
+                (
+                    "Set-Cookie: session=abc123; Path=/\r\n",
+                    "application/voicexml+xml",
+                    br#"<?xml version="1.0"?>
+<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+  <form><block><prompt><audio src="/beep.wav">no audio</audio></prompt><exit/></block></form>
+</vxml>"#
+                        .to_vec(),
+                )
+            } else {
+                // Not cached: the prompt's own fetch goes to the server.
+                (
+                    "Cache-Control: no-store\r\n",
+                    "audio/basic",
+                    vec![0xffu8; 1600],
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\n{extra}Content-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn audio_is_fetched_with_the_cookies_of_the_page_fetches() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let (port, seen) = cookie_server();
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert(
+            "cookies".into(),
+            format!("http://127.0.0.1:{port}/page.vxml"),
+        );
+    });
+    let (ok, log_text) = harness::sipp(server.sip(), "platform_bye", "cookies", false);
+    assert!(ok, "caller sipp failed:\n{log_text}");
+    server.wait_note(Duration::from_secs(10), ended);
+    let seen = seen.lock().expect("log").clone();
+    let audio: Vec<&(String, String)> = seen.iter().filter(|(p, _)| p == "/beep.wav").collect();
+    assert!(!audio.is_empty(), "{seen:?}");
+    assert!(
+        audio.iter().all(|(_, cookie)| cookie == "session=abc123"),
+        "{seen:?}"
+    );
 }

@@ -963,29 +963,15 @@ impl Signalling {
             })
         };
         let method = req.method.as_deref().map(str::to_ascii_uppercase);
-        let kind = match req.kind {
-            TransferType::Blind => "blind",
-            TransferType::Bridge => "bridge",
-            TransferType::Consultation => "consultation",
-        };
-        let handoff = match (req.kind, method.as_deref()) {
-            (_, Some("MEDIAREDIRECT")) => {
+        let handoff = match transfer_plan(req.kind, method.as_deref()) {
+            Ok(handoff) => handoff,
+            Err(event) => {
                 self.send_to(
                     key,
-                    fail(
-                        &format!("error.unsupported.transfer.{kind}"),
-                        "gvp:method MEDIAREDIRECT is not supported".into(),
-                    ),
+                    fail(&event, "gvp:method MEDIAREDIRECT is not supported".into()),
                 );
                 return;
             }
-            (TransferType::Bridge, _) => Some(Handoff::Bridge),
-            (TransferType::Consultation, Some("BRIDGE"))
-            | (TransferType::Blind, Some("BRIDGE")) => Some(Handoff::Consult { refer: false }),
-            (TransferType::Consultation, _) | (TransferType::Blind, Some("REFERJOIN")) => {
-                Some(Handoff::Consult { refer: true })
-            }
-            (TransferType::Blind, _) => None,
         };
         let Some(handoff) = handoff else {
             let target = match Uri::parse(&req.dest) {
@@ -1549,6 +1535,31 @@ fn session_info(incoming: &IncomingCall, request: &route::RouteRequest) -> Sessi
     }
 }
 
+/// How a `<transfer>` is carried out, from its type and `gvp:method`
+/// (upper-cased): `None` is the blind path (302 before the answer, REFER
+/// after), `Some` an outbound leg used as the handoff says; the error is the
+/// event for a method that is not supported.
+fn transfer_plan(kind: TransferType, method: Option<&str>) -> Result<Option<Handoff>, String> {
+    Ok(match (kind, method) {
+        (_, Some("MEDIAREDIRECT")) => {
+            let kind = match kind {
+                TransferType::Blind => "blind",
+                TransferType::Bridge => "bridge",
+                TransferType::Consultation => "consultation",
+            };
+            return Err(format!("error.unsupported.transfer.{kind}"));
+        }
+        (TransferType::Bridge, _) => Some(Handoff::Bridge),
+        (TransferType::Consultation | TransferType::Blind, Some("BRIDGE")) => {
+            Some(Handoff::Consult { refer: false })
+        }
+        (TransferType::Consultation, _) | (TransferType::Blind, Some("REFERJOIN")) => {
+            Some(Handoff::Consult { refer: true })
+        }
+        (TransferType::Blind, _) => None,
+    })
+}
+
 /// The `Refer-To` of a consultation completed by REFER: the destination
 /// with an escaped `Replaces` header (RFC 3891 §6.1, RFC 3261 §19.1.1).
 fn replaces_target(dest: &Uri, ids: &crate::sip::DialogIds) -> Uri {
@@ -1607,6 +1618,38 @@ mod tests {
         assert_eq!(
             replaces_target(&dest, &ids).to_string(),
             "sip:agent@192.0.2.50:5070?Replaces=abc%40192%2E0%2E2%2E1%3Bto%2Dtag%3Dtheirs%3Bfrom%2Dtag%3Dours"
+        );
+    }
+
+    #[test]
+    fn gvp_methods_map_to_the_transfer_paths() {
+        use TransferType::{Blind, Bridge, Consultation};
+        assert_eq!(transfer_plan(Blind, None), Ok(None));
+        assert_eq!(transfer_plan(Blind, Some("REFER")), Ok(None));
+        assert_eq!(transfer_plan(Blind, Some("REDIRECT")), Ok(None));
+        assert_eq!(
+            transfer_plan(Blind, Some("BRIDGE")),
+            Ok(Some(Handoff::Consult { refer: false }))
+        );
+        assert_eq!(
+            transfer_plan(Blind, Some("REFERJOIN")),
+            Ok(Some(Handoff::Consult { refer: true }))
+        );
+        assert_eq!(
+            transfer_plan(Consultation, None),
+            Ok(Some(Handoff::Consult { refer: true }))
+        );
+        assert_eq!(
+            transfer_plan(Consultation, Some("BRIDGE")),
+            Ok(Some(Handoff::Consult { refer: false }))
+        );
+        assert_eq!(
+            transfer_plan(Bridge, Some("REFER")),
+            Ok(Some(Handoff::Bridge))
+        );
+        assert_eq!(
+            transfer_plan(Consultation, Some("MEDIAREDIRECT")),
+            Err("error.unsupported.transfer.consultation".into())
         );
     }
 
