@@ -1,6 +1,7 @@
 //! Interop: the call features around the session, with sipp as caller and
 //! far end. With `answer = "on-media"` a blind `<transfer>` before any
-//! prompt is a 302, an `<exit>` before any prompt a 480, and a CANCEL while
+//! prompt is a 302, an `<exit>` before any prompt a 480 (`<disconnect>` a
+//! 603), and a CANCEL while
 //! the application runs unanswered its hangup; a consultation transfer to a
 //! far end that answers hands the call over (by REFER with `Replaces` to a
 //! caller that supports it, else relayed by the platform), and a far end
@@ -86,6 +87,27 @@ fn exit_before_answer_rejects_the_call() {
     assert!(ok, "sipp reject_early failed:\n{log_text}");
     let notes = server.wait_note(Duration::from_secs(10), ended);
     assert!(notes.contains(&log("app", "leaving")), "{notes:#?}");
+}
+
+#[test]
+fn disconnect_before_answer_declines_the_call() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let mut server = on_media(
+        "early-disconnect",
+        "decline",
+        r#"<form><block><disconnect/></block></form>"#,
+    );
+    let (ok, log_text) = harness::sipp(server.sip(), "decline_early", "decline", false);
+    assert!(ok, "sipp decline_early failed:\n{log_text}");
+    let notes = server.wait_note(Duration::from_secs(10), ended);
+    assert!(
+        notes.contains(&CallNote::Ended {
+            how: "disconnect".into()
+        }),
+        "{notes:#?}"
+    );
 }
 
 #[test]
