@@ -1,8 +1,8 @@
 //! Interop: the call features around the session, with sipp as caller and
 //! far end. With `answer = "on-media"` a blind `<transfer>` before any
 //! prompt is a 302, an `<exit>` before any prompt a 480 (`<disconnect>` a
-//! 603), and a CANCEL while
-//! the application runs unanswered its hangup; a consultation transfer to a
+//! 603), and a CANCEL while the application runs unanswered its hangup; a
+//! consultation transfer to a
 //! far end that answers hands the call over (by REFER with `Replaces` to a
 //! caller that supports it, else relayed by the platform), and a far end
 //! that does not answer is `noanswer`; `<gvp:send>` is an INFO in the
