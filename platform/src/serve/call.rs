@@ -82,6 +82,9 @@ pub enum CallAction {
     Hangup {
         /// What the application returned (`null` when nothing).
         values: serde_json::Value,
+        /// The session ended with `<disconnect>` (for a CCXML dialog,
+        /// `dialog.disconnect` before its `dialog.exit`).
+        disconnect: bool,
     },
 }
 
@@ -215,6 +218,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
     let mut caller_gone = false;
     let mut ended = false;
     let mut returned = serde_json::Value::Null;
+    let mut disconnect = false;
     let act = |a: CallAction| {
         let _ = actions.send((key, a));
     };
@@ -271,6 +275,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                 }
                 Output::Disconnect { values } => {
                     returned = serde_json::Value::Object(values.into_iter().collect());
+                    disconnect = true;
                     ended_note(&note, &mut ended, "disconnect");
                 }
                 Output::Exit { values } => {
@@ -338,7 +343,10 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
         });
     }
     if !caller_gone {
-        act(CallAction::Hangup { values: returned });
+        act(CallAction::Hangup {
+            values: returned,
+            disconnect,
+        });
     }
 }
 
