@@ -16,9 +16,15 @@
 //! and REFER after it, Disconnect → BYE/CANCEL/480, CreateCall → an outbound
 //! INVITE, StartDialog → a VoiceXML session on the connection's media (the
 //! server's own call driver, [`super::call::run_call`]) whose end is
-//! `dialog.exit`, Join/Unjoin of two connections → the media relay. A dialog
-//! needs a connection: dialogs on conferences fail with
-//! `error.dialog.notstarted`, and conferences are confirmed without a mixer.
+//! `dialog.exit`, Join/Unjoin of two connections → the media relay, of a
+//! connection and a conference → the media thread's mixer
+//! ([`crate::media::mixer`]), CreateSession (`<createccxml>`) → another
+//! session, SendEvent → a basichttp POST, another session's queue or the
+//! dialog (Appendix D: a dialog's `<transfer>` is `dialog.transfer` and
+//! waits for the page's report, its `<disconnect>` is `dialog.disconnect`).
+//! Sessions are reachable by id for `<send>`, `ccxml.exit` and the HTTP
+//! interfaces ([`HttpHost`]). A dialog needs a connection: dialogs on
+//! conferences fail with `error.dialog.notstarted`.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -575,6 +581,7 @@ impl Signalling {
         }
         let (dialog, dialog_key) = c.dialog?;
         self.ccxml.dialogs.remove(&dialog_key);
+        self.ccxml.transfers.remove(&dialog_key);
         if let Some(call) = self.calls.remove(&dialog_key) {
             self.by_sip.remove(&call.sip);
             let _ = call.events.send(CallEvent::Hangup);
@@ -796,6 +803,7 @@ impl Signalling {
             let _ = self.ua.hangup(c.sip, now);
             if let Some((_, dialog_key)) = c.dialog {
                 self.ccxml.dialogs.remove(&dialog_key);
+                self.ccxml.transfers.remove(&dialog_key);
                 if let Some(call) = self.calls.remove(&dialog_key) {
                     self.by_sip.remove(&call.sip);
                     let _ = call.events.send(CallEvent::Hangup);
