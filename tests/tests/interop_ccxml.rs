@@ -11,7 +11,12 @@
 //! tones through the mixer and not their own. A web application starts an
 //! outbound session over HTTP (`/ccxml/createsession`), the session calls a
 //! sipp callee, plays a dialog to it, takes a posted event
-//! (`/ccxml/basichttp`) and reports back with a basichttp `<send>`.
+//! (`/ccxml/basichttp`) and reports back with a basichttp `<send>`. A
+//! dialog's `<transfer>` and `<disconnect>` reach the page as
+//! `dialog.transfer` and `dialog.disconnect`, and the transfer's outcome the
+//! page sends back ends the dialog's `<transfer>`. A session started over
+//! HTTP creates a child with `<createccxml>` (and fails to create one whose
+//! document is missing); the child sends its parent an event and exits.
 //! Scenarios are in `tests/interop/sipp/ccxml_*.xml`.
 
 #[path = "../interop/harness.rs"]
@@ -517,4 +522,82 @@ fn a_dialogs_transfer_and_disconnect_are_the_pages_to_carry_out() {
         }),
         "{notes:#?}"
     );
+}
+
+#[test]
+fn createccxml_starts_a_child_session_that_talks_to_its_parent() {
+    let dir = harness::scratch("ccxml-createccxml");
+    let write = |name: &str, body: &str| {
+        std::fs::write(
+            dir.join(name),
+            format!(
+                "<?xml version=\"1.0\"?>\n<ccxml version=\"1.0\" xmlns=\"http://www.w3.org/2002/09/ccxml\">\n{body}\n</ccxml>\n"
+            ),
+        )
+        .expect("page written");
+    };
+    write(
+        "parent.ccxml",
+        r#"<var name="child"/>
+  <var name="ends" expr="0"/>
+  <eventprocessor>
+    <transition event="ccxml.loaded">
+      <createccxml next="'child.ccxml'" sessionid="child"/>
+      <createccxml next="'missing.ccxml'"/>
+    </transition>
+    <transition event="ccxml.created">
+      <log expr="'created ' + (event$.sessionid == child)"/>
+    </transition>
+    <transition event="error.createccxml">
+      <log expr="'could not create a second child'"/>
+      <assign name="ends" expr="ends + 1"/>
+      <if cond="ends == 2"><exit expr="'done'"/></if>
+    </transition>
+    <transition event="child.hello">
+      <log expr="'the child says ' + event$.n + ' from ' + event$.eventsourcetype"/>
+    </transition>
+    <transition event="ccxml.exit">
+      <log expr="'the child exited with ' + event$.expr"/>
+      <assign name="ends" expr="ends + 1"/>
+      <if cond="ends == 2"><exit expr="'done'"/></if>
+    </transition>
+  </eventprocessor>"#,
+    );
+    write(
+        "child.ccxml",
+        r#"<var name="n" expr="session.startupmode"/>
+  <eventprocessor>
+    <transition event="ccxml.loaded">
+      <send name="'child.hello'" target="session.parentid" targettype="'ccxml'" namelist="n"/>
+      <exit expr="'bye'"/>
+    </transition>
+  </eventprocessor>"#,
+    );
+    let mut server = Server::start();
+    let http = server.server.http.expect("the HTTP server runs");
+    let page = url::Url::from_file_path(dir.join("parent.ccxml")).expect("absolute path");
+    let (status, id) = post_form(http, "/ccxml/createsession", &[("uri", page.as_str())]);
+    assert_eq!(status, 200, "createsession answered {status}: {id}");
+    let notes = server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how == "exit \"done\""),
+    );
+    let logs: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| match n {
+            CallNote::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let created = logs.iter().position(|l| *l == "created true");
+    let hello = logs.iter().position(|l| l.starts_with("the child says"));
+    assert!(created < hello, "ccxml.created comes first: {logs:#?}");
+    for expected in [
+        "created true",
+        "could not create a second child",
+        "the child says createccxml from ccxml",
+        "the child exited with bye",
+    ] {
+        assert!(logs.contains(&expected), "no log {expected:?}: {notes:#?}");
+    }
 }

@@ -1376,6 +1376,12 @@ async fn run_session(
     let mut ending = Ending::default();
     let mut loaded = false;
     loop {
+        // `ccxml.created` reaches the parent before anything the new
+        // session's first transitions send it.
+        if !loaded && session.has_loaded() {
+            loaded = true;
+            let _ = up.send((key, Up::Loaded));
+        }
         while let Some(out) = session.poll_output() {
             match out {
                 Output::Fetch(req) => {
@@ -1431,10 +1437,6 @@ async fn run_session(
                     let _ = up.send((key, Up::Output(Box::new(other))));
                 }
             }
-        }
-        if !loaded && session.has_loaded() {
-            loaded = true;
-            let _ = up.send((key, Up::Loaded));
         }
         if session.is_finished() {
             break;
