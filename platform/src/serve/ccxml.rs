@@ -607,6 +607,32 @@ impl Signalling {
                     });
                 }
             }
+            Output::Move {
+                source, session, ..
+            } => {
+                tracing::info!(%source, %session, "<move> is not offered by vxp serve");
+                if let Some(s) = self.ccxml.sessions.get(&key) {
+                    s.input(Input::MoveFailed {
+                        source,
+                        session,
+                        reason: "move is not offered by vxp serve".into(),
+                    });
+                }
+            }
+            Output::Merge {
+                connection1,
+                connection2,
+                ..
+            } => {
+                tracing::info!(%connection1, %connection2, "<merge> is not offered by vxp serve");
+                if let Some(s) = self.ccxml.sessions.get(&key) {
+                    s.input(Input::MergeFailed {
+                        connection1,
+                        connection2,
+                        reason: "merge is not offered by vxp serve".into(),
+                    });
+                }
+            }
             Output::Fetch(_)
             | Output::Log { .. }
             | Output::Event { .. }
