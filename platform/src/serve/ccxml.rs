@@ -1020,6 +1020,32 @@ impl Signalling {
                 let parent = self.ccxml.sessions.get(&key).map(|s| s.id.clone());
                 self.ccxml_create(sessionid, url, values, parent, Mailbox::new());
             }
+            Output::Move {
+                source, session, ..
+            } => {
+                tracing::info!(%source, %session, "<move> is not offered by vxp serve");
+                if let Some(s) = self.ccxml.sessions.get(&key) {
+                    s.input(Input::MoveFailed {
+                        source,
+                        session,
+                        reason: "move is not offered by vxp serve".into(),
+                    });
+                }
+            }
+            Output::Merge {
+                connection1,
+                connection2,
+                ..
+            } => {
+                tracing::info!(%connection1, %connection2, "<merge> is not offered by vxp serve");
+                if let Some(s) = self.ccxml.sessions.get(&key) {
+                    s.input(Input::MergeFailed {
+                        connection1,
+                        connection2,
+                        reason: "merge is not offered by vxp serve".into(),
+                    });
+                }
+            }
             Output::Fetch(_)
             | Output::Log { .. }
             | Output::Event { .. }
