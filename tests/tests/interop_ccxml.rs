@@ -601,3 +601,82 @@ fn createccxml_starts_a_child_session_that_talks_to_its_parent() {
         assert!(logs.contains(&expected), "no log {expected:?}: {notes:#?}");
     }
 }
+
+#[test]
+fn move_hands_a_call_to_another_session_that_hangs_it_up() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let dir = harness::scratch("ccxml-move");
+    let write = |name: &str, body: &str| {
+        std::fs::write(
+            dir.join(name),
+            format!(
+                "<?xml version=\"1.0\"?>\n<ccxml version=\"1.0\" xmlns=\"http://www.w3.org/2002/09/ccxml\">\n{body}\n</ccxml>\n"
+            ),
+        )
+        .expect("page written");
+    };
+    write(
+        "parent.ccxml",
+        r#"<var name="caller"/>
+  <var name="child"/>
+  <eventprocessor>
+    <transition event="connection.alerting">
+      <assign name="caller" expr="event$.connectionid"/>
+      <accept/>
+    </transition>
+    <transition event="connection.connected">
+      <createccxml next="'child.ccxml'" sessionid="child"/>
+    </transition>
+    <transition event="ccxml.created">
+      <move source="caller" sessionid="child"/>
+    </transition>
+    <transition event="move.successful">
+      <log expr="'moved ' + (session.connections[caller] === undefined ? 'away' : 'but still here')"/>
+      <send name="'take.it'" target="child" targettype="'ccxml'" namelist="caller"/>
+    </transition>
+    <transition event="ccxml.exit">
+      <exit expr="'handed over'"/>
+    </transition>
+  </eventprocessor>"#,
+    );
+    write(
+        "child.ccxml",
+        r#"<eventprocessor>
+    <transition event="take.it">
+      <log expr="'the child has ' + session.connections[event$.caller].state"/>
+      <disconnect connectionid="event$.caller"/>
+    </transition>
+    <transition event="connection.disconnected">
+      <exit expr="'child released the call'"/>
+    </transition>
+  </eventprocessor>"#,
+    );
+    let url = url::Url::from_file_path(dir.join("parent.ccxml")).expect("absolute path");
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("move".into(), url.to_string());
+    });
+    let (ok, log) = harness::sipp(server.sip(), "ccxml_wait_bye", "move", false);
+    assert!(ok, "sipp scenario ccxml_wait_bye failed:\n{log}");
+    let notes = server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how == "exit \"handed over\""),
+    );
+    let logs: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| match n {
+            CallNote::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    for expected in ["moved away", "the child has CONNECTED"] {
+        assert!(logs.contains(&expected), "no log {expected:?}: {notes:#?}");
+    }
+    assert!(
+        notes.contains(&CallNote::Ended {
+            how: "exit \"child released the call\"".into()
+        }),
+        "{notes:#?}"
+    );
+}

@@ -41,7 +41,9 @@ use tracing::Instrument;
 use url::Url;
 use vxp_fetcher::{Fetcher, FormValue};
 use vxp_interpreter::ccxml::model::Duplex;
-use vxp_interpreter::ccxml::{DialogSpec, Input, Output, Session, SessionConfig, StartupMode};
+use vxp_interpreter::ccxml::{
+    DialogSpec, Event, Input, MovedSource, Output, Session, SessionConfig, SourceKind, StartupMode,
+};
 use vxp_interpreter::script::Originator;
 use vxp_interpreter::vxml::session::{
     ExternalMessage, FetchId, FetchResult, SessionInfo, TransferRequest, TransferResult,
@@ -85,6 +87,13 @@ enum Down {
     /// An event posted over HTTP (basichttp): counted against
     /// [`MAX_PENDING_EVENTS`] until the worker takes it.
     Posted(Input),
+    /// A connection or dialog another session moved here (`<move>`).
+    Adopt {
+        object: Box<MovedSource>,
+        event: Option<Box<Event>>,
+        /// The session that moved it.
+        from: CallKey,
+    },
 }
 
 /// What a session's worker task tells the signalling task.
@@ -98,6 +107,18 @@ pub(super) enum Up {
     Loaded,
     /// The session ended: release what it still holds and tell its parent.
     Finished(Box<Ending>),
+    /// This session took in a source `from` moved (`move.successful` there).
+    Adopted {
+        source: String,
+        kind: SourceKind,
+        from: CallKey,
+    },
+    /// This session refused a source `from` moved (`error.move` there).
+    AdoptFailed {
+        source: String,
+        from: CallKey,
+        reason: String,
+    },
     /// The HTTP `createsession` interface asks for a session (its mailbox
     /// is registered already, so events can be posted at once).
     Create {
@@ -756,12 +777,64 @@ impl Signalling {
                 }
             }
             Up::Finished(ending) => self.ccxml_finished(key, *ending, now),
+            Up::Adopted { source, kind, from } => self.ccxml_moved(from, key, source, kind),
+            Up::AdoptFailed {
+                source,
+                from,
+                reason,
+            } => {
+                let to = self.ccxml.sessions.get(&key).map(|s| s.id.clone());
+                if let (Some(s), Some(session)) = (self.ccxml.sessions.get(&from), to) {
+                    s.input(Input::MoveFailed {
+                        source,
+                        session,
+                        reason,
+                    });
+                }
+            }
             Up::Create {
                 id,
                 url,
                 values,
                 mailbox,
             } => self.ccxml_create(id, url, values, None, *mailbox),
+        }
+    }
+
+    /// `<move>` done: the connection (its SIP call, media and dialog) or the
+    /// dialog now belongs to session `to`; `from` gets `move.successful`.
+    fn ccxml_moved(&mut self, from: CallKey, to: CallKey, source: String, kind: SourceKind) {
+        match kind {
+            SourceKind::Connection => {
+                let conn = self
+                    .ccxml
+                    .sessions
+                    .get_mut(&from)
+                    .and_then(|s| s.conns.remove(&source));
+                if let Some(c) = conn {
+                    self.ccxml.by_sip.insert(c.sip, (to, source.clone()));
+                    if let Some((_, dialog_key)) = &c.dialog
+                        && let Some(entry) = self.ccxml.dialogs.get_mut(dialog_key)
+                    {
+                        entry.0 = to;
+                    }
+                    if let Some(s) = self.ccxml.sessions.get_mut(&to) {
+                        s.conns.insert(source.clone(), c);
+                    }
+                }
+            }
+            SourceKind::Dialog => {
+                for entry in self.ccxml.dialogs.values_mut() {
+                    if entry.0 == from && entry.1 == source {
+                        entry.0 = to;
+                    }
+                }
+            }
+        }
+        let to_id = self.ccxml.sessions.get(&to).map(|s| s.id.clone());
+        if let (Some(s), Some(session)) = (self.ccxml.sessions.get(&from), to_id) {
+            tracing::info!(session = %from, %source, to = %session, "moved");
+            s.input(Input::Moved { source, session });
         }
     }
 
@@ -1021,14 +1094,31 @@ impl Signalling {
                 self.ccxml_create(sessionid, url, values, parent, Mailbox::new());
             }
             Output::Move {
-                source, session, ..
+                source,
+                session,
+                object,
+                event,
             } => {
-                tracing::info!(%source, %session, "<move> is not offered by vxp serve");
-                if let Some(s) = self.ccxml.sessions.get(&key) {
+                let port = self
+                    .ccxml
+                    .ports
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.get(&session).cloned());
+                let delivered = port.is_some_and(|port| {
+                    port.down
+                        .send(Down::Adopt {
+                            object: Box::new(object),
+                            event: event.map(Box::new),
+                            from: key,
+                        })
+                        .is_ok()
+                });
+                if !delivered && let Some(s) = self.ccxml.sessions.get(&key) {
                     s.input(Input::MoveFailed {
                         source,
+                        reason: format!("no session `{session}` runs here"),
                         session,
-                        reason: "move is not offered by vxp serve".into(),
                     });
                 }
             }
@@ -1481,6 +1571,15 @@ async fn run_session(
                     Some(Down::Posted(input)) => {
                         posted.fetch_sub(1, Ordering::AcqRel);
                         session.handle_input(input, now);
+                    }
+                    Some(Down::Adopt { object, event, from }) => {
+                        let source = object.id.clone();
+                        let kind = object.kind;
+                        let answer = match session.handle_adopt(*object, event.map(|e| *e), now) {
+                            Ok(()) => Up::Adopted { source, kind, from },
+                            Err(err) => Up::AdoptFailed { source, from, reason: err.to_string() },
+                        };
+                        let _ = up.send((key, answer));
                     }
                     None => break,
                 }
