@@ -797,7 +797,7 @@ def register(g):
           + on("error.move", check("event$.sourceid == conn")) + on("move.successful", fail("moved to nowhere")))
     moved("After error.move the source is still the mover's, in its state.",
           on("connection.alerting", '<assign name="conn" expr="event$.connectionid"/><move source="conn" sessionid="\'no-such-session\'"/>')
-          + on("error.move", check("session.connections[conn] != undefined &amp;&amp; session.connections[conn].state == 'ALERTING'")))
+          + on("error.move", check("session.connections[conn] != undefined && session.connections[conn].state == 'ALERTING'")))
     moved("A connection with media (joined to a dialog) cannot move: error.notallowed.",
           on("connection.alerting", "<accept/>")
           + on("connection.connected", '<dialogstart src="\'dialog.vxml\'" connectionid="event$.connectionid"/><move source="event$.connectionid" sessionid="sid"/>')
@@ -820,17 +820,17 @@ def register(g):
     merged("<merge> of two connected connections raises connection.merged for each of them.",
            on("connection.merged", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + PASS + '</if>'))
     merged("connection.merged names the other connection in mergeid.",
-           on("connection.merged", check("(event$.connectionid == a &amp;&amp; event$.mergeid == b) || (event$.connectionid == b &amp;&amp; event$.mergeid == a)")))
+           on("connection.merged", check("(event$.connectionid == a && event$.mergeid == b) || (event$.connectionid == b && event$.mergeid == a)")))
     merged("After connection.merged the Connection is in state DISCONNECTED.",
            on("connection.merged", check("event$.connection.state == 'DISCONNECTED'")))
     merged("Merged connections leave session.connections once their events are processed.",
            on("connection.merged", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + send("test.after") + '</if>')
-           + on("test.after", check("session.connections[a] == undefined &amp;&amp; session.connections[b] == undefined")))
+           + on("test.after", check("session.connections[a] == undefined && session.connections[b] == undefined")))
     merged("A failed <merge> raises connection.merge.failed naming both connections and a reason.",
-           on("connection.merge.failed", check("event$.id1 == a &amp;&amp; event$.id2 == b &amp;&amp; typeof event$.reason == 'string'"))
+           on("connection.merge.failed", check("event$.id1 == a && event$.id2 == b && typeof event$.reason == 'string'"))
            + on("connection.merged", fail("merged")), scenario=MFAIL)
     merged("connection.merge.failed changes neither connection's state: both stay CONNECTED.",
-           on("connection.merge.failed", check("session.connections[a].state == 'CONNECTED' &amp;&amp; session.connections[b].state == 'CONNECTED'")),
+           on("connection.merge.failed", check("session.connections[a].state == 'CONNECTED' && session.connections[b].state == 'CONNECTED'")),
            scenario=MFAIL)
     merged("<merge> is asynchronous: the transition continues and connection.merged comes later.",
            on("connection.merged", check("reason == 'after'")),
