@@ -4,18 +4,31 @@
 //! this test listens on) receives the prompt, the call log shows
 //! `dialog.started` and `dialog.exit`, and the page hangs up. Number 6001
 //! (`ccxml/screen-redirect`) redirects the call before answering: the caller
-//! gets a 302 whose Contact is the page's destination. Scenarios are in
-//! `tests/interop/sipp/ccxml_*.xml`.
+//! gets a 302 whose Contact is the page's destination. Number 6002
+//! (`ccxml/dialog-values`) runs a menu dialog the caller answers with a key
+//! (SIP INFO): the dialog's `<exit namelist>` values choose the page's next
+//! step. Three baresip phones in a conference each hear the other two's
+//! tones through the mixer and not their own. A web application starts an
+//! outbound session over HTTP (`/ccxml/createsession`), the session calls a
+//! sipp callee, plays a dialog to it, takes a posted event
+//! (`/ccxml/basichttp`) and reports back with a basichttp `<send>`. A
+//! dialog's `<transfer>` and `<disconnect>` reach the page as
+//! `dialog.transfer` and `dialog.disconnect`, and the transfer's outcome the
+//! page sends back ends the dialog's `<transfer>`. A session started over
+//! HTTP creates a child with `<createccxml>` (and fails to create one whose
+//! document is missing); the child sends its parent an event and exits.
+//! Scenarios are in `tests/interop/sipp/ccxml_*.xml`.
 
 #[path = "../interop/harness.rs"]
 mod harness;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::Server;
+use harness::{Baresip, Server};
 use vxp_platform::serve::CallNote;
 
 /// Runs a sipp client scenario with `-key` substitutions; true when it passed.
@@ -140,6 +153,529 @@ fn a_ccxml_page_redirects_the_call_with_a_302() {
     assert!(
         notes.contains(&CallNote::Ended {
             how: "exit \"redirected\"".into()
+        }),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn dialog_exit_values_from_a_key_drive_the_page() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let mut server = Server::start_with(|c| {
+        c.routing
+            .numbers
+            .insert("6002".into(), "ccxml/dialog-values/main.ccxml".into());
+    });
+    // Key 1 (SIP INFO) picks `agent` in the menu: the page reads
+    // `choice` and `topic` from dialog.exit.
+    let (ok, log) = harness::sipp(server.sip(), "info_dtmf", "6002", false);
+    assert!(ok, "sipp scenario info_dtmf failed:\n{log}");
+    let notes = server.wait_note(
+        Duration::from_secs(15),
+        |n| matches!(n, CallNote::Ended { how } if how == "exit \"caller released\""),
+    );
+    assert!(notes.contains(&CallNote::Dtmf('1')), "{notes:#?}");
+    assert!(has_event(&notes, "dialog.exit"), "{notes:#?}");
+    assert!(
+        notes.iter().any(
+            |n| matches!(n, CallNote::Log { text, .. } if text == "to an agent, topic billing")
+        ),
+        "{notes:#?}"
+    );
+}
+
+/// A softphone that answers by itself and talks a tone.
+fn party(dir: &Path, name: &str, hz: u32) -> Baresip {
+    std::fs::create_dir_all(dir).expect("phone folder");
+    let tone = harness::tone_wav(dir, &format!("{name}.wav"), hz, 60);
+    Baresip::start_as(
+        dir,
+        &tone,
+        &format!("<sip:{name}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA"),
+    )
+}
+
+/// The last recording a softphone made of its far end (after it stopped).
+fn heard(dir: &Path) -> Vec<i16> {
+    let mut files = Baresip::received(dir);
+    files.sort();
+    let file = files
+        .last()
+        .unwrap_or_else(|| panic!("no recording in {}", dir.display()));
+    harness::read_wav(file)
+}
+
+#[test]
+fn three_phones_in_a_conference_hear_the_two_others() {
+    if !harness::tools_present(&["baresip", "sox"]) {
+        return;
+    }
+    let dir = harness::scratch("ccxml-conference");
+    let tones = [("caller", 440), ("alice", 700), ("bob", 1100)];
+    let mut alice = party(&dir.join("alice"), "alice", 700);
+    let mut bob = party(&dir.join("bob"), "bob", 1100);
+    let page = dir.join("conference.ccxml");
+    std::fs::write(
+        &page,
+        format!(
+            r#"<?xml version="1.0"?>
+<ccxml version="1.0" xmlns="http://www.w3.org/2002/09/ccxml">
+  <var name="conf"/>
+  <var name="caller"/>
+  <var name="joined" expr="0"/>
+  <eventprocessor>
+    <transition event="connection.alerting">
+      <assign name="caller" expr="event$.connectionid"/>
+      <accept/>
+    </transition>
+    <transition event="connection.connected" cond="event$.connectionid == caller">
+      <createconference conferenceid="conf"/>
+    </transition>
+    <transition event="conference.created">
+      <join id1="caller" id2="conf"/>
+      <createcall dest="'sip:alice@127.0.0.1:{}'"/>
+      <createcall dest="'sip:bob@127.0.0.1:{}'"/>
+    </transition>
+    <transition event="connection.connected">
+      <join id1="event$.connectionid" id2="conf"/>
+    </transition>
+    <transition event="conference.joined">
+      <assign name="joined" expr="joined + 1"/>
+      <log expr="'joined ' + joined"/>
+    </transition>
+    <transition event="connection.disconnected" cond="event$.connectionid == caller">
+      <destroyconference conferenceid="conf"/>
+    </transition>
+    <transition event="conference.destroyed">
+      <exit expr="'conference over'"/>
+    </transition>
+  </eventprocessor>
+</ccxml>
+"#,
+            alice.sip_port, bob.sip_port
+        ),
+    )
+    .expect("page written");
+    let url = url::Url::from_file_path(&page).expect("absolute path");
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("conf".into(), url.to_string());
+    });
+    let caller_dir = dir.join("caller");
+    std::fs::create_dir_all(&caller_dir).expect("caller folder");
+    let tone = harness::tone_wav(&caller_dir, "caller.wav", 440, 60);
+    let mut caller = Baresip::start(&caller_dir, &tone);
+    caller.command("dial", &format!("sip:conf@{}", server.sip()));
+    assert!(
+        caller.wait_event("CALL_ESTABLISHED", Duration::from_secs(10)),
+        "call not established; logs in {}",
+        dir.display()
+    );
+    for (phone, name) in [(&mut alice, "alice"), (&mut bob, "bob")] {
+        assert!(
+            phone.wait_event("CALL_ESTABLISHED", Duration::from_secs(10)),
+            "{name} was not called; logs in {}",
+            dir.display()
+        );
+    }
+    server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Log { text, .. } if text == "joined 3"),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    caller.command("hangup", "");
+    server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how == "exit \"conference over\""),
+    );
+    drop(caller);
+    drop(alice);
+    drop(bob);
+    for (name, own) in tones {
+        let samples = heard(&dir.join(name));
+        let share = |hz: u32| harness::tone_share(&samples, f64::from(hz));
+        let others: Vec<(u32, f64)> = tones
+            .iter()
+            .filter(|(n, _)| *n != name)
+            .map(|(_, hz)| (*hz, share(*hz)))
+            .collect();
+        let mine = share(own);
+        for (hz, s) in &others {
+            assert!(
+                *s > 0.05 && *s > 10.0 * mine,
+                "{name} hears {hz} Hz at {s:.3} and its own {own} Hz at {mine:.3}"
+            );
+        }
+    }
+}
+
+/// POSTs a form to the server's HTTP interface; the status and body.
+fn post_form(addr: SocketAddr, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut stream = TcpStream::connect(addr).expect("connects to vxp serve");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request written");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer read");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Accepts one HTTP request on `listener` and answers 200; its body.
+fn receive_post(listener: &TcpListener) -> String {
+    let (mut stream, _) = listener.accept().expect("a basichttp POST");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap_or(0);
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                return body.to_owned();
+            }
+        }
+        if n == 0 {
+            return String::new();
+        }
+    }
+}
+
+#[test]
+fn a_web_application_starts_an_outbound_session_over_http() {
+    if !harness::tools_present(&["sipp", "espeak-ng"]) {
+        return;
+    }
+    let mut server = Server::start();
+    let http = server.server.http.expect("the HTTP server runs");
+    let callee_port = harness::free_port();
+    let callee = harness::sipp_server("ccxml_callee", callee_port);
+    let web = TcpListener::bind("127.0.0.1:0").expect("the web application's port");
+    let notify = format!("http://{}/events", web.local_addr().expect("addr"));
+    let receiver = std::thread::spawn(move || receive_post(&web));
+    let dest = format!("sip:callee@127.0.0.1:{callee_port}");
+    let page = format!("http://{http}/ccxml/outbound-dialog/main.ccxml");
+    let (status, sessionid) = post_form(
+        http,
+        "/ccxml/createsession",
+        &[("uri", &page), ("dest", &dest), ("notify", &notify)],
+    );
+    assert_eq!(status, 200, "createsession answered {status}: {sessionid}");
+    let (status, body) = post_form(
+        http,
+        "/ccxml/basichttp",
+        &[
+            ("sessionid", sessionid.trim()),
+            ("name", "app.note"),
+            ("text", "hello"),
+        ],
+    );
+    assert_eq!(status, 204, "basichttp answered {status}: {body}");
+    let (status, _) = post_form(
+        http,
+        "/ccxml/basichttp",
+        &[("sessionid", "ccxml-none"), ("name", "app.note")],
+    );
+    assert_eq!(status, 404, "an unknown session is not found");
+    let notes = server.wait_note(
+        Duration::from_secs(20),
+        |n| matches!(n, CallNote::Ended { how } if how == "exit \"notified\""),
+    );
+    for event in ["connection.connected", "dialog.started", "dialog.exit"] {
+        assert!(has_event(&notes, event), "no {event}: {notes:#?}");
+    }
+    assert!(
+        notes
+            .iter()
+            .any(|n| matches!(n, CallNote::Prompt(p) if p.contains("reminder from VXP"))),
+        "{notes:#?}"
+    );
+    assert!(
+        notes.iter().any(|n| matches!(n, CallNote::Log { text, .. } if text == "note from the web application: hello")),
+        "{notes:#?}"
+    );
+    let posted = receiver.join().expect("receiver thread");
+    assert!(
+        posted.contains("name=call.done") && posted.contains("status=played"),
+        "the web application got {posted:?}"
+    );
+    let out = callee.wait_with_output().expect("callee sipp ends");
+    assert!(
+        out.status.success(),
+        "callee sipp failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_dialogs_transfer_and_disconnect_are_the_pages_to_carry_out() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let dir = harness::scratch("ccxml-dialog-requests");
+    harness::page(
+        &dir,
+        "dialog.vxml",
+        r#"<form>
+             <transfer name="t" type="bridge" dest="sip:agent@127.0.0.1:5999">
+               <filled>
+                 <log label="dialog">transfer <value expr="t"/></log>
+                 <var name="result" expr="t"/>
+                 <disconnect namelist="result"/>
+               </filled>
+             </transfer>
+           </form>"#,
+    );
+    let page = dir.join("requests.ccxml");
+    std::fs::write(
+        &page,
+        r#"<?xml version="1.0"?>
+<ccxml version="1.0" xmlns="http://www.w3.org/2002/09/ccxml">
+  <var name="caller"/>
+  <var name="results" expr="'busy'"/>
+  <eventprocessor>
+    <transition event="connection.alerting">
+      <assign name="caller" expr="event$.connectionid"/>
+      <accept/>
+    </transition>
+    <transition event="connection.connected">
+      <dialogstart src="'dialog.vxml'" connectionid="caller"/>
+    </transition>
+    <transition event="dialog.transfer">
+      <log expr="'transfer ' + event$.type + ' to ' + event$.URI"/>
+      <send name="'dialog.transfer.complete'" target="event$.dialogid" targettype="'dialog'" namelist="results"/>
+    </transition>
+    <transition event="dialog.disconnect">
+      <log expr="'the dialog asks to hang up'"/>
+      <disconnect connectionid="caller"/>
+    </transition>
+    <transition event="dialog.exit">
+      <log expr="'the dialog returned ' + event$.values.result"/>
+    </transition>
+    <transition event="connection.disconnected">
+      <exit expr="'released'"/>
+    </transition>
+  </eventprocessor>
+</ccxml>
+"#,
+    )
+    .expect("page written");
+    let url = url::Url::from_file_path(&page).expect("absolute path");
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("requests".into(), url.to_string());
+    });
+    let (ok, log) = harness::sipp(server.sip(), "ccxml_wait_bye", "requests", false);
+    assert!(ok, "sipp scenario ccxml_wait_bye failed:\n{log}");
+    let notes = server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how.starts_with("exit")),
+    );
+    let logs: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| match n {
+            CallNote::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    for expected in [
+        "transfer bridge to sip:agent@127.0.0.1:5999",
+        "transfer busy",
+        "the dialog asks to hang up",
+        "the dialog returned busy",
+    ] {
+        assert!(logs.contains(&expected), "no log {expected:?}: {notes:#?}");
+    }
+    assert!(has_event(&notes, "dialog.transfer"), "{notes:#?}");
+    assert!(has_event(&notes, "dialog.disconnect"), "{notes:#?}");
+    assert!(
+        notes.contains(&CallNote::Ended {
+            how: "exit \"released\"".into()
+        }),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn createccxml_starts_a_child_session_that_talks_to_its_parent() {
+    let dir = harness::scratch("ccxml-createccxml");
+    let write = |name: &str, body: &str| {
+        std::fs::write(
+            dir.join(name),
+            format!(
+                "<?xml version=\"1.0\"?>\n<ccxml version=\"1.0\" xmlns=\"http://www.w3.org/2002/09/ccxml\">\n{body}\n</ccxml>\n"
+            ),
+        )
+        .expect("page written");
+    };
+    write(
+        "parent.ccxml",
+        r#"<var name="child"/>
+  <var name="ends" expr="0"/>
+  <eventprocessor>
+    <transition event="ccxml.loaded">
+      <createccxml next="'child.ccxml'" sessionid="child"/>
+      <createccxml next="'missing.ccxml'"/>
+    </transition>
+    <transition event="ccxml.created">
+      <log expr="'created ' + (event$.sessionid == child)"/>
+    </transition>
+    <transition event="error.createccxml">
+      <log expr="'could not create a second child'"/>
+      <assign name="ends" expr="ends + 1"/>
+      <if cond="ends == 2"><exit expr="'done'"/></if>
+    </transition>
+    <transition event="child.hello">
+      <log expr="'the child says ' + event$.n + ' from ' + event$.eventsourcetype"/>
+    </transition>
+    <transition event="ccxml.exit">
+      <log expr="'the child exited with ' + event$.expr"/>
+      <assign name="ends" expr="ends + 1"/>
+      <if cond="ends == 2"><exit expr="'done'"/></if>
+    </transition>
+  </eventprocessor>"#,
+    );
+    write(
+        "child.ccxml",
+        r#"<var name="n" expr="session.startupmode"/>
+  <eventprocessor>
+    <transition event="ccxml.loaded">
+      <send name="'child.hello'" target="session.parentid" targettype="'ccxml'" namelist="n"/>
+      <exit expr="'bye'"/>
+    </transition>
+  </eventprocessor>"#,
+    );
+    let mut server = Server::start();
+    let http = server.server.http.expect("the HTTP server runs");
+    let page = url::Url::from_file_path(dir.join("parent.ccxml")).expect("absolute path");
+    let (status, id) = post_form(http, "/ccxml/createsession", &[("uri", page.as_str())]);
+    assert_eq!(status, 200, "createsession answered {status}: {id}");
+    let notes = server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how == "exit \"done\""),
+    );
+    let logs: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| match n {
+            CallNote::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let created = logs.iter().position(|l| *l == "created true");
+    let hello = logs.iter().position(|l| l.starts_with("the child says"));
+    assert!(created < hello, "ccxml.created comes first: {logs:#?}");
+    for expected in [
+        "created true",
+        "could not create a second child",
+        "the child says createccxml from ccxml",
+        "the child exited with bye",
+    ] {
+        assert!(logs.contains(&expected), "no log {expected:?}: {notes:#?}");
+    }
+}
+
+#[test]
+fn move_hands_a_call_to_another_session_that_hangs_it_up() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let dir = harness::scratch("ccxml-move");
+    let write = |name: &str, body: &str| {
+        std::fs::write(
+            dir.join(name),
+            format!(
+                "<?xml version=\"1.0\"?>\n<ccxml version=\"1.0\" xmlns=\"http://www.w3.org/2002/09/ccxml\">\n{body}\n</ccxml>\n"
+            ),
+        )
+        .expect("page written");
+    };
+    write(
+        "parent.ccxml",
+        r#"<var name="caller"/>
+  <var name="child"/>
+  <eventprocessor>
+    <transition event="connection.alerting">
+      <assign name="caller" expr="event$.connectionid"/>
+      <accept/>
+    </transition>
+    <transition event="connection.connected">
+      <createccxml next="'child.ccxml'" sessionid="child"/>
+    </transition>
+    <transition event="ccxml.created">
+      <move source="caller" sessionid="child"/>
+    </transition>
+    <transition event="move.successful">
+      <log expr="'moved ' + (session.connections[caller] === undefined ? 'away' : 'but still here')"/>
+      <send name="'take.it'" target="child" targettype="'ccxml'" namelist="caller"/>
+    </transition>
+    <transition event="ccxml.exit">
+      <exit expr="'handed over'"/>
+    </transition>
+  </eventprocessor>"#,
+    );
+    write(
+        "child.ccxml",
+        r#"<eventprocessor>
+    <transition event="take.it">
+      <log expr="'the child has ' + session.connections[event$.caller].state"/>
+      <disconnect connectionid="event$.caller"/>
+    </transition>
+    <transition event="connection.disconnected">
+      <exit expr="'child released the call'"/>
+    </transition>
+  </eventprocessor>"#,
+    );
+    let url = url::Url::from_file_path(dir.join("parent.ccxml")).expect("absolute path");
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("move".into(), url.to_string());
+    });
+    let (ok, log) = harness::sipp(server.sip(), "ccxml_wait_bye", "move", false);
+    assert!(ok, "sipp scenario ccxml_wait_bye failed:\n{log}");
+    let notes = server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how == "exit \"handed over\""),
+    );
+    let logs: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| match n {
+            CallNote::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    for expected in ["moved away", "the child has CONNECTED"] {
+        assert!(logs.contains(&expected), "no log {expected:?}: {notes:#?}");
+    }
+    assert!(
+        notes.contains(&CallNote::Ended {
+            how: "exit \"child released the call\"".into()
         }),
         "{notes:#?}"
     );

@@ -522,120 +522,120 @@ def register(g):
          ep(on("connection.alerting", check("String(event$.connection.state).toUpperCase().indexOf('ALERTING') >= 0 || event$.connection.state == Connection.ALERTING"))), scenario=IN)
     test("10.2.2", "connection.alerting carries protocol information naming the protocol.",
          ep(on("connection.alerting", check("event$.connection.protocol != undefined && typeof event$.connection.protocol.name == 'string'"))), scenario=IN)
-    test("10.4.1", "<accept> answers an alerting call: connection.connected follows.",
+    test("10.5.1", "<accept> answers an alerting call: connection.connected follows.",
          ep(on("connection.alerting", "<accept/>") + on("connection.connected", PASS)), scenario=IN)
-    test("10.4.1", "connection.connected carries the accepted connection's id.",
+    test("10.5.1", "connection.connected carries the accepted connection's id.",
          ep(on("connection.alerting", '<assign name="cid" expr="event$.connectionid"/><accept/>') + on("connection.connected", check("event$.connectionid == cid")),
             pre='<var name="cid"/>'), scenario=IN)
-    test("10.4.1", "<accept connectionid> answers the named connection.",
+    test("10.5.1", "<accept connectionid> answers the named connection.",
          ep(on("connection.alerting", '<assign name="cid" expr="event$.connectionid"/>' + send("test.go"))
             + on("test.go", '<accept connectionid="cid"/>') + on("connection.connected", check("event$.connectionid == cid")), pre='<var name="cid"/>'), scenario=IN)
-    test("10.4.1", "After connection.connected the Connection is in state CONNECTED.",
+    test("10.5.1", "After connection.connected the Connection is in state CONNECTED.",
          ep(on("connection.alerting", "<accept/>") + on("connection.connected", check("String(event$.connection.state).toUpperCase().indexOf('CONNECTED') >= 0 || event$.connection.state == Connection.CONNECTED"))), scenario=IN)
-    test("10.4.1", "<accept> of a connection that does not exist raises error.semantic.",
+    test("10.5.1", "<accept> of a connection that does not exist raises error.semantic.",
          ep(on("ccxml.loaded", '<accept connectionid="\'no-such-connection\'"/>') + on("error.*", check("event$.name == 'error.semantic'"))
             + on("connection.connected", fail("connected an unknown connection")), errors=False), scenario=NO_CALL)
-    test("10.4.1", "<accept> of an already connected connection raises an error event.",
+    test("10.5.1", "<accept> of an already connected connection raises an error event.",
          ep(on("connection.alerting", "<accept/>") + on("connection.connected", '<accept connectionid="event$.connectionid"/>')
             + on("error.*", PASS), errors=False), scenario=IN)
-    test("10.4.1", "<accept> is asynchronous: the transition continues and connection.connected comes later.",
+    test("10.5.1", "<accept> is asynchronous: the transition continues and connection.connected comes later.",
          ep(on("connection.alerting", '<accept/><assign name="after" expr="true"/>') + on("connection.connected", check("after == true")),
             pre='<var name="after" expr="false"/>'), scenario=IN)
-    test("10.4.3", "<reject> refuses an alerting call: connection.failed follows.",
+    test("10.5.9", "<reject> refuses an alerting call: connection.failed follows.",
          ep(on("connection.alerting", "<reject/>") + on("connection.failed", PASS) + on("connection.connected", fail("rejected call connected"))),
          scenario=IN)
-    test("10.4.3", "connection.failed after <reject> carries the connection id.",
+    test("10.5.9", "connection.failed after <reject> carries the connection id.",
          ep(on("connection.alerting", '<assign name="cid" expr="event$.connectionid"/><reject/>') + on("connection.failed", check("event$.connectionid == cid")),
             pre='<var name="cid"/>'), scenario=IN)
-    test("10.4.3", "<reject> of a connection that does not exist raises error.semantic.",
+    test("10.5.9", "<reject> of a connection that does not exist raises error.semantic.",
          ep(on("ccxml.loaded", '<reject connectionid="\'no-such-connection\'"/>') + on("error.*", check("event$.name == 'error.semantic'")), errors=False), scenario=NO_CALL)
-    test("10.4.3", "<reject> with a reason expression is accepted.",
+    test("10.5.9", "<reject> with a reason expression is accepted.",
          ep(on("connection.alerting", '<reject reason="\'busy\'"/>') + on("connection.failed", PASS)), scenario=IN)
-    test("10.4.2", "<redirect> of an alerting call raises connection.redirected.",
+    test("10.5.8", "<redirect> of an alerting call raises connection.redirected.",
          ep(on("connection.alerting", '<redirect dest="\'sip:bob@example.com\'"/>') + on("connection.redirected", PASS)), scenario=IN)
-    test("10.4.2", "connection.redirected carries the connection id.",
+    test("10.5.8", "connection.redirected carries the connection id.",
          ep(on("connection.alerting", '<assign name="cid" expr="event$.connectionid"/><redirect dest="\'tel:+15550100\'"/>')
             + on("connection.redirected", check("event$.connectionid == cid")), pre='<var name="cid"/>'), scenario=IN)
-    test("10.4.2", "<redirect> of a connection that does not exist raises error.semantic.",
+    test("10.5.8", "<redirect> of a connection that does not exist raises error.semantic.",
          ep(on("ccxml.loaded", '<redirect connectionid="\'no-such-connection\'" dest="\'sip:bob@example.com\'"/>') + on("error.*", check("event$.name == 'error.semantic'")), errors=False),
          scenario=NO_CALL)
-    test("10.4.2", "The dest of <redirect> is an ECMAScript expression.",
+    test("10.5.8", "The dest of <redirect> is an ECMAScript expression.",
          ep(on("connection.alerting", '<var name="d" expr="\'sip:\' + \'bob@example.com\'"/><redirect dest="d"/>') + on("connection.redirected", PASS)),
          scenario=IN)
-    error_test("10.4.2", "A <redirect> dest expression that cannot be evaluated raises error.semantic.",
+    error_test("10.5.8", "A <redirect> dest expression that cannot be evaluated raises error.semantic.",
                '<redirect dest="no_dest_var"/>', scenario=IN, trigger="connection.alerting")
 
     # ---- 10 call control: disconnect and hangup -----------------------------------------------------
-    test("10.4.7", "<disconnect> of a connected call raises connection.disconnected.",
+    test("10.5.5", "<disconnect> of a connected call raises connection.disconnected.",
          ep(on("connection.alerting", "<accept/>") + on("connection.connected", "<disconnect/>") + on("connection.disconnected", PASS)), scenario=IN)
-    test("10.4.7", "connection.disconnected after <disconnect> carries the connection id.",
+    test("10.5.5", "connection.disconnected after <disconnect> carries the connection id.",
          ep(on("connection.alerting", '<assign name="cid" expr="event$.connectionid"/><accept/>') + on("connection.connected", '<disconnect connectionid="cid"/>')
             + on("connection.disconnected", check("event$.connectionid == cid")), pre='<var name="cid"/>'), scenario=IN)
-    test("10.4.7", "<disconnect> of a connection that does not exist raises error.semantic.",
+    test("10.5.5", "<disconnect> of a connection that does not exist raises error.semantic.",
          ep(on("ccxml.loaded", '<disconnect connectionid="\'no-such-connection\'"/>') + on("error.*", check("event$.name == 'error.semantic'")), errors=False), scenario=NO_CALL)
-    test("10.5", "The caller hanging up raises connection.disconnected.",
+    test("10.6", "The caller hanging up raises connection.disconnected.",
          ep(on("connection.alerting", "<accept/>") + on("connection.disconnected", PASS)),
          scenario=IN + '\n[[events]]\nat_ms = 2000\nkind = "hangup"\nconnection = "inbound"\n')
-    test("10.5", "After the caller hangs up the Connection is in state DISCONNECTED.",
+    test("10.6", "After the caller hangs up the Connection is in state DISCONNECTED.",
          ep(on("connection.alerting", "<accept/>") + on("connection.disconnected", check("String(event$.connection.state).toUpperCase().indexOf('DISCONNECTED') >= 0 || event$.connection.state == Connection.DISCONNECTED"))),
          scenario=IN + '\n[[events]]\nat_ms = 2000\nkind = "hangup"\nconnection = "inbound"\n')
-    test("10.5", "A hangup during a dialog ends the dialog too: dialog.exit and connection.disconnected both arrive.",
+    test("10.6", "A hangup during a dialog ends the dialog too: dialog.exit and connection.disconnected both arrive.",
          ep(on("connection.alerting", "<accept/>") + on("connection.connected", '<dialogstart src="\'dialog.vxml\'" connectionid="event$.connectionid"/>')
             + on("dialog.exit", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + PASS + '</if>')
             + on("connection.disconnected", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + PASS + '</if>'), pre='<var name="n" expr="0"/>'),
          files=DF, scenario=IN + '\n[dialogs."*"]\nafter_ms = 60000\n\n[[events]]\nat_ms = 3000\nkind = "hangup"\nconnection = "inbound"\n')
-    test("10.4.7", "<disconnect> with a reason expression is accepted.",
+    test("10.5.5", "<disconnect> with a reason expression is accepted.",
          ep(on("connection.alerting", "<accept/>") + on("connection.connected", '<disconnect reason="\'normal\'"/>') + on("connection.disconnected", PASS)), scenario=IN)
-    test("10.4.7", "<disconnect> of an alerting (unanswered) call is not an accept: no connection.connected follows.",
+    test("10.5.5", "<disconnect> of an alerting (unanswered) call is not an accept: no connection.connected follows.",
          ep(on("connection.alerting", "<disconnect/>") + on("connection.connected", fail("connected")) + on("connection.disconnected", PASS)
             + on("connection.failed", PASS) + on("error.*", PASS), errors=False), scenario=IN)
 
     # ---- 10 call control: outbound -------------------------------------------------------------------
     cpre = '<var name="cid"/>'
     CALL = on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" connectionid="cid"/>')
-    test("10.4.4", "<createcall> places a call: connection.connected follows when it is answered.",
+    test("10.5.2", "<createcall> places a call: connection.connected follows when it is answered.",
          ep(CALL + on("connection.connected", PASS), cpre), scenario=NO_CALL)
-    test("10.4.4", "<createcall> raises connection.progressing before connection.connected.",
+    test("10.5.2", "<createcall> raises connection.progressing before connection.connected.",
          ep(CALL + on("connection.progressing", '<assign name="reason" expr="\'progressing\'"/>') + on("connection.connected", check("reason == 'progressing'")), cpre),
          scenario=NO_CALL)
-    test("10.4.4", "The connectionid attribute of <createcall> receives the new connection's id.",
+    test("10.5.2", "The connectionid attribute of <createcall> receives the new connection's id.",
          ep(CALL + on("connection.connected", check("typeof cid == 'string' && event$.connectionid == cid")), cpre), scenario=NO_CALL)
-    test("10.4.4", "The connection of <createcall> is in session.connections at once.",
+    test("10.5.2", "The connection of <createcall> is in session.connections at once.",
          ep(on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" connectionid="cid"/>' + check("session.connections[cid] != undefined")), cpre),
          scenario=NO_CALL)
-    test("10.4.4", "An outbound Connection has originator 'local' and the destination in remote.",
+    test("10.5.2", "An outbound Connection has originator 'local' and the destination in remote.",
          ep(CALL + on("connection.connected", check("event$.connection.originator == 'local' && String(event$.connection.remote).indexOf('15550100') >= 0")), cpre),
          scenario=NO_CALL)
-    test("10.4.4", "A busy destination makes the call fail: connection.failed.",
+    test("10.5.2", "A busy destination makes the call fail: connection.failed.",
          ep(CALL + on("connection.failed", check("event$.connectionid == cid")) + on("connection.connected", fail("busy call connected")), cpre),
          scenario=NO_CALL + '[calls."tel:+15550100"]\noutcome = "busy"\nafter_ms = 500\n')
-    test("10.4.4", "A destination that does not answer within the timeout makes the call fail: connection.failed.",
+    test("10.5.2", "A destination that does not answer within the timeout makes the call fail: connection.failed.",
          ep(on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" connectionid="cid" timeout="\'5s\'"/>')
             + on("connection.failed", PASS) + on("connection.connected", fail("unanswered call connected")), cpre),
          scenario=NO_CALL + '[calls."tel:+15550100"]\noutcome = "noanswer"\n')
-    test("10.4.4", "A call the network fails raises connection.failed.",
+    test("10.5.2", "A call the network fails raises connection.failed.",
          ep(CALL + on("connection.failed", PASS) + on("connection.connected", fail("failed call connected")), cpre),
          scenario=NO_CALL + '[calls."tel:+15550100"]\noutcome = "failed"\nafter_ms = 200\n')
-    test("10.4.4", "The dest of <createcall> is an ECMAScript expression.",
+    test("10.5.2", "The dest of <createcall> is an ECMAScript expression.",
          ep(on("ccxml.loaded", '<var name="d" expr="\'tel:+1555\' + \'0100\'"/><createcall dest="d" connectionid="cid"/>') + on("connection.connected", PASS), cpre),
          scenario=NO_CALL)
-    error_test("10.4.4", "A <createcall> dest expression that cannot be evaluated raises error.semantic.",
+    error_test("10.5.2", "A <createcall> dest expression that cannot be evaluated raises error.semantic.",
                '<createcall dest="no_dest_here" connectionid="cid"/>', pre=cpre, scenario=NO_CALL)
-    test("10.4.4", "<createcall> accepts callerid and aai expressions.",
+    test("10.5.2", "<createcall> accepts callerid and aai expressions.",
          ep(on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" callerid="\'tel:+15550199\'" aai="\'order=42\'" connectionid="cid"/>')
             + on("connection.connected", PASS), cpre), scenario=NO_CALL)
-    test("10.4.4", "Two <createcall>s give two distinct connections.",
+    test("10.5.2", "Two <createcall>s give two distinct connections.",
          ep(on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" connectionid="c1"/><createcall dest="\'tel:+15550101\'" connectionid="c2"/>')
             + on("connection.connected", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + check("c1 != c2") + '</if>'),
             '<var name="c1"/><var name="c2"/><var name="n" expr="0"/>'), scenario=NO_CALL)
-    test("10.4.4", "An outbound call may be disconnected: connection.disconnected follows.",
+    test("10.5.2", "An outbound call may be disconnected: connection.disconnected follows.",
          ep(CALL + on("connection.connected", '<disconnect connectionid="cid"/>') + on("connection.disconnected", check("event$.connectionid == cid")), cpre),
          scenario=NO_CALL)
-    test("10.4.4", "A dialog can run on an outbound connection.",
+    test("10.5.2", "A dialog can run on an outbound connection.",
          ep(CALL + on("connection.connected", '<dialogstart src="\'dialog.vxml\'" connectionid="cid"/>') + on("dialog.started", check("event$.connectionid == cid")), cpre),
          files=DF, scenario=NO_CALL)
 
-    # ---- 10 call control: join / unjoin --------------------------------------------------------------
+    # ---- 10.5.6 join / 10.5.10 unjoin --------------------------------------------------------------
     jpre = '<var name="a"/><var name="b"/>'
     JOIN_SETUP = (on("connection.alerting", '<assign name="a" expr="event$.connectionid"/><accept/>')
                   + on("connection.connected", '<createcall dest="\'tel:+15550100\'" connectionid="b"/>', cond="event$.connectionid == a")
@@ -644,68 +644,68 @@ def register(g):
     def joined(spec, text, on_both, more="", join='<join id1="a" id2="b"/>'):
         test(spec, text, ep(JOIN_SETUP + on("connection.connected", join, cond="event$.connectionid == b") + more + on_both, jpre), scenario=IN)
 
-    joined("10.4.8", "<join> of two connections raises conference.joined.", on("conference.joined", PASS))
-    joined("10.4.8", "conference.joined carries id1 and id2 of the joined endpoints.",
+    joined("10.5.6", "<join> of two connections raises conference.joined.", on("conference.joined", PASS))
+    joined("10.5.6", "conference.joined carries id1 and id2 of the joined endpoints.",
            on("conference.joined", check("(event$.id1 == a && event$.id2 == b) || (event$.id1 == b && event$.id2 == a)")))
-    joined("10.4.8", "<join duplex='half'> joins one way and raises conference.joined.", on("conference.joined", PASS),
+    joined("10.5.6", "<join duplex='half'> joins one way and raises conference.joined.", on("conference.joined", PASS),
            join='<join id1="a" id2="b" duplex="\'half\'"/>')
-    joined("10.4.8", "<join duplex='full'> is accepted (the default).", on("conference.joined", PASS),
+    joined("10.5.6", "<join duplex='full'> is accepted (the default).", on("conference.joined", PASS),
            join='<join id1="a" id2="b" duplex="\'full\'"/>')
-    joined("10.4.9", "<unjoin> of joined connections raises conference.unjoined.",
+    joined("10.5.10", "<unjoin> of joined connections raises conference.unjoined.",
            on("conference.joined", '<unjoin id1="a" id2="b"/>') + on("conference.unjoined", PASS))
-    joined("10.4.9", "conference.unjoined carries id1 and id2.",
+    joined("10.5.10", "conference.unjoined carries id1 and id2.",
            on("conference.joined", '<unjoin id1="a" id2="b"/>') + on("conference.unjoined", check("(event$.id1 == a && event$.id2 == b) || (event$.id1 == b && event$.id2 == a)")))
-    test("10.4.8", "<join> with an unknown id raises an error event.",
+    test("10.5.6", "<join> with an unknown id raises an error event.",
          ep(on("connection.alerting", '<accept/>') + on("connection.connected", '<join id1="event$.connectionid" id2="\'no-such-connection\'"/>')
             + on("error.*", PASS) + on("conference.joined", fail("joined an unknown id")), errors=False), scenario=IN)
-    test("10.4.9", "<unjoin> of endpoints that are not joined raises an error event.",
+    test("10.5.10", "<unjoin> of endpoints that are not joined raises an error event.",
          ep(JOIN_SETUP + on("connection.connected", '<unjoin id1="a" id2="b"/>', cond="event$.connectionid == b")
             + on("error.*", PASS) + on("conference.unjoined", fail("unjoined endpoints that were not joined")), jpre, errors=False), scenario=IN)
-    test("10.4.9", "<unjoin> with an unknown id raises an error event.",
+    test("10.5.10", "<unjoin> with an unknown id raises an error event.",
          ep(on("ccxml.loaded", '<unjoin id1="\'x-none\'" id2="\'y-none\'"/>') + on("error.*", PASS), errors=False), scenario=NO_CALL)
-    joined("10.4.7", "Disconnecting a joined connection ends it: connection.disconnected for it.",
+    joined("10.5.5", "Disconnecting a joined connection ends it: connection.disconnected for it.",
            on("conference.joined", '<disconnect connectionid="b"/>') + on("connection.disconnected", check("event$.connectionid == b")))
-    joined("10.4.8", "After <join>, a dialog on one leg can still be started (a new media binding).",
+    joined("10.5.6", "After <join>, a dialog on one leg can still be started (a new media binding).",
            on("conference.joined", '<dialogstart src="\'dialog.vxml\'" connectionid="a"/>') + on("dialog.started", PASS))
     g.TESTS[-1] = g.TESTS[-1][:3] + ({"dialog.vxml": DIALOG},) + g.TESTS[-1][4:]
 
     # ---- 10 call control: conferences -----------------------------------------------------------------
     kpre = '<var name="conf"/>'
     CREATE = on("ccxml.loaded", '<createconference confname="\'room1\'" conferenceid="conf"/>')
-    test("10.4.5", "<createconference> raises conference.created.",
+    test("10.5.3", "<createconference> raises conference.created.",
          ep(CREATE + on("conference.created", PASS), kpre), scenario=NO_CALL)
-    test("10.4.5", "The conferenceid attribute receives the conference id, equal to event$.conferenceid.",
+    test("10.5.3", "The conferenceid attribute receives the conference id, equal to event$.conferenceid.",
          ep(CREATE + on("conference.created", check("typeof conf == 'string' && event$.conferenceid == conf")), kpre), scenario=NO_CALL)
-    test("10.4.5", "A created conference is in session.conferences.",
+    test("10.5.3", "A created conference is in session.conferences.",
          ep(CREATE + on("conference.created", check("session.conferences[conf] != undefined")), kpre), scenario=NO_CALL)
-    test("10.4.6", "<destroyconference> raises conference.destroyed.",
+    test("10.5.4", "<destroyconference> raises conference.destroyed.",
          ep(CREATE + on("conference.created", '<destroyconference conferenceid="conf"/>') + on("conference.destroyed", check("event$.conferenceid == conf")), kpre),
          scenario=NO_CALL)
-    test("10.4.6", "A destroyed conference leaves session.conferences.",
+    test("10.5.4", "A destroyed conference leaves session.conferences.",
          ep(CREATE + on("conference.created", '<destroyconference conferenceid="conf"/>') + on("conference.destroyed", check("session.conferences[conf] == undefined")), kpre),
          scenario=NO_CALL)
-    test("10.4.6", "<destroyconference> of an unknown conference raises an error event.",
+    test("10.5.4", "<destroyconference> of an unknown conference raises an error event.",
          ep(on("ccxml.loaded", '<destroyconference conferenceid="\'no-such-conference\'"/>') + on("error.*", PASS), errors=False), scenario=NO_CALL)
-    test("10.4.8", "A connection joined to a conference raises conference.joined with the conference id.",
+    test("10.5.6", "A connection joined to a conference raises conference.joined with the conference id.",
          ep(on("connection.alerting", '<accept/>') + on("connection.connected", '<assign name="leg" expr="event$.connectionid"/><createconference confname="\'room2\'" conferenceid="conf"/>')
             + on("conference.created", '<join id1="leg" id2="conf"/>')
             + on("conference.joined", check("event$.id1 == conf || event$.id2 == conf")), kpre + '<var name="leg"/>'), scenario=IN)
-    test("10.4.9", "A connection unjoined from a conference raises conference.unjoined.",
+    test("10.5.10", "A connection unjoined from a conference raises conference.unjoined.",
          ep(on("connection.alerting", '<accept/>') + on("connection.connected", '<assign name="leg" expr="event$.connectionid"/><createconference confname="\'room3\'" conferenceid="conf"/>')
             + on("conference.created", '<join id1="leg" id2="conf"/>') + on("conference.joined", '<unjoin id1="leg" id2="conf"/>')
             + on("conference.unjoined", PASS), kpre + '<var name="leg"/>'), scenario=IN)
-    test("10.4.8", "Three parties: an inbound and two outbound legs all join one conference.",
+    test("10.5.6", "Three parties: an inbound and two outbound legs all join one conference.",
          ep(on("connection.alerting", '<accept/>')
             + on("connection.connected", '<createconference confname="\'three\'" conferenceid="conf"/><assign name="legs" expr="legs.concat([event$.connectionid])"/>', cond="conf == undefined")
             + on("conference.created", '<join id1="legs[0]" id2="conf"/><createcall dest="\'tel:+15550101\'"/><createcall dest="\'tel:+15550102\'"/>')
             + on("connection.connected", '<join id1="event$.connectionid" id2="conf"/>')
             + on("conference.joined", '<assign name="n" expr="n + 1"/><if cond="n == 3">' + PASS + '</if>'),
             kpre + '<var name="legs" expr="[]"/><var name="n" expr="0"/>'), scenario=IN)
-    test("10.4.5", "Two conferences get distinct ids.",
+    test("10.5.3", "Two conferences get distinct ids.",
          ep(on("ccxml.loaded", '<createconference confname="\'r1\'" conferenceid="c1"/><createconference confname="\'r2\'" conferenceid="c2"/>')
             + on("conference.created", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + check("c1 != c2") + '</if>'),
             '<var name="c1"/><var name="c2"/><var name="n" expr="0"/>'), scenario=NO_CALL)
-    test("10.4.8", "Joining a connection to a destroyed conference raises an error event.",
+    test("10.5.6", "Joining a connection to a destroyed conference raises an error event.",
          ep(on("connection.alerting", '<accept/>') + on("connection.connected", '<assign name="leg" expr="event$.connectionid"/><createconference confname="\'gone\'" conferenceid="conf"/>')
             + on("conference.created", '<destroyconference conferenceid="conf"/>') + on("conference.destroyed", '<join id1="leg" id2="conf"/>')
             + on("error.*", PASS) + on("conference.joined", fail("joined a destroyed conference")), kpre + '<var name="leg"/>', errors=False), scenario=IN)
@@ -728,10 +728,10 @@ def register(g):
 
 
     # ---- further attributes and events ------------------------------------------------------------
-    test("10.4.4", "connection.progressing of an outbound call carries its connectionid.",
+    test("10.5.2", "connection.progressing of an outbound call carries its connectionid.",
          ep(on("ccxml.loaded", '<createcall dest="\'tel:+15550100\'" connectionid="cid"/>')
             + on("connection.progressing", check("event$.connectionid == cid")), '<var name="cid"/>'), scenario=NO_CALL)
-    test("10.4.1", "<accept> with a hints expression answers the call.",
+    test("10.5.1", "<accept> with a hints expression answers the call.",
          ep(on("connection.alerting", '<var name="h" expr="new Object()"/><accept hints="h"/>') + on("connection.connected", PASS)), scenario=IN)
     dlg("7.2.2", "<dialogstart> with an explicit type application/voicexml+xml starts the dialog.",
         on("dialog.started", PASS),
@@ -751,6 +751,95 @@ def register(g):
          ep(on("ccxml.loaded", '<var name="k" expr="1"/><fetch next="\'b.ccxml\'" method="\'post\'" namelist="k" fetchid="fid"/>')
             + on("fetch.done", PASS), pre_fid),
          files={"b.ccxml": B_PASS})
+
+    # ---- 9.2.4 move: sources handed to another session ------------------------------------------
+    # The parent creates a child, then moves the inbound call (which arrives
+    # after the child runs) to it; the child reports back with <send>.
+    MIN = IN.replace('headers = { X-Foo = "bar" }', 'headers = { X-Foo = "bar" }\nat_ms = 1000')
+    mpre = '<var name="sid"/><var name="conn"/>'
+    CHILD = on("ccxml.loaded", '<createccxml next="\'child.ccxml\'" sessionid="sid"/>')
+    MOVE = on("connection.alerting", '<assign name="conn" expr="event$.connectionid"/><move source="conn" sessionid="sid"/>')
+
+    def to_parent(name, extra=""):
+        return '<send name=%s target="session.parentid" targettype="\'ccxml\'"%s/>' % (quoteattr("'" + name + "'"), extra)
+
+    def child(transitions):
+        return {"child.ccxml": (ep(transitions, '<var name="conn"/>', errors=False),)}
+
+    IDLE_CHILD = child("")
+
+    def moved(text, transitions, child_doc=IDLE_CHILD, scenario=MIN, errors=True):
+        test("9.2.4", text, ep(CHILD + transitions, mpre, errors=errors), child_doc, scenario)
+
+    moved("<move source> hands a connection to another session: the mover gets move.successful naming it.",
+          MOVE + on("move.successful", check("event$.sourceid == conn && event$.sessionid == sid")))
+    moved("After <move>, the moved connection is no longer in the mover's session.connections.",
+          MOVE + on("move.successful", check("session.connections[conn] == undefined")))
+    moved("The receiving session has the moved connection in session.connections with its state.",
+          MOVE + on("move.successful", '<send name="\'test.check\'" target="sid" targettype="\'ccxml\'" namelist="conn"/>')
+          + on("test.ok", PASS) + on("test.bad", fail("the child does not have the connection in state ALERTING")),
+          child(on("test.check", '<if cond="session.connections[event$.conn] != undefined &amp;&amp; session.connections[event$.conn].state == \'ALERTING\'">'
+                   + to_parent("test.ok") + '<else/>' + to_parent("test.bad") + '</if>')))
+    moved("Events of a moved connection go to the receiving session: the far end hanging up reaches it, not the mover.",
+          MOVE + on("test.ok", PASS) + on("connection.disconnected", fail("the mover still got the connection's events")),
+          child(on("connection.disconnected", to_parent("test.ok"))),
+          scenario=MIN + '\n[[events]]\nat_ms = 3000\nkind = "hangup"\nconnection = "inbound"\n')
+    moved("<move event> moves the event's source and delivers the event itself to the receiving session.",
+          on("connection.alerting", '<move event="event$" sessionid="sid"/>') + on("test.ok", PASS)
+          + on("test.bad", fail("the child did not get connection.alerting with its connection")),
+          child(on("connection.alerting", '<if cond="event$.connection != undefined &amp;&amp; session.connections[event$.connectionid] != undefined">'
+                   + to_parent("test.ok") + '<else/>' + to_parent("test.bad") + '</if>')))
+    moved("The receiving session can act on a moved connection: it accepts the call and connection.connected reaches it.",
+          on("connection.alerting", '<move event="event$" sessionid="sid"/>') + on("test.ok", PASS),
+          child(on("connection.alerting", "<accept/>") + on("connection.connected", to_parent("test.ok"))))
+    moved("A <move> to a session that does not exist raises error.move naming the source.",
+          on("connection.alerting", '<assign name="conn" expr="event$.connectionid"/><move source="conn" sessionid="\'no-such-session\'"/>')
+          + on("error.move", check("event$.sourceid == conn")) + on("move.successful", fail("moved to nowhere")))
+    moved("After error.move the source is still the mover's, in its state.",
+          on("connection.alerting", '<assign name="conn" expr="event$.connectionid"/><move source="conn" sessionid="\'no-such-session\'"/>')
+          + on("error.move", check("session.connections[conn] != undefined && session.connections[conn].state == 'ALERTING'")))
+    moved("A connection with media (joined to a dialog) cannot move: error.notallowed.",
+          on("connection.alerting", "<accept/>")
+          + on("connection.connected", '<dialogstart src="\'dialog.vxml\'" connectionid="event$.connectionid"/><move source="event$.connectionid" sessionid="sid"/>')
+          + on("error.notallowed", PASS) + on("move.successful", fail("a joined connection moved")),
+          child_doc=dict(IDLE_CHILD, **DF), errors=False)
+    test("9.2.4", "A <move> with both source and event is not a valid document: its creator gets error.createccxml.",
+         ep(CHILD + on("ccxml.created", fail("the document started")) + on("error.createccxml", PASS), '<var name="sid"/>', errors=False),
+         files={"child.ccxml": (ep(on("ccxml.loaded", '<move source="\'c1\'" event="event$" sessionid="session.id"/>')),)})
+    moved("A <move> whose source expression cannot be evaluated raises error.semantic.",
+          on("connection.alerting", '<move source="no.such.thing" sessionid="sid"/>') + on("error.semantic", PASS), errors=False)
+
+    # ---- 10.5.7 merge ----------------------------------------------------------------------------
+    MERGE = on("connection.connected", '<merge connectionid1="a" connectionid2="b"/>', cond="event$.connectionid == b")
+    mgpre = jpre + '<var name="n" expr="0"/>'
+
+    def merged(text, transitions, scenario=IN, setup=MERGE):
+        test("10.5.7", text, ep(JOIN_SETUP + setup + transitions, mgpre), scenario=scenario)
+
+    MFAIL = IN + '\n[merge]\noutcome = "failed"\nreason = "not supported by the far end"\n'
+    merged("<merge> of two connected connections raises connection.merged for each of them.",
+           on("connection.merged", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + PASS + '</if>'))
+    merged("connection.merged names the other connection in mergeid.",
+           on("connection.merged", check("(event$.connectionid == a && event$.mergeid == b) || (event$.connectionid == b && event$.mergeid == a)")))
+    merged("After connection.merged the Connection is in state DISCONNECTED.",
+           on("connection.merged", check("event$.connection.state == 'DISCONNECTED'")))
+    merged("Merged connections leave session.connections once their events are processed.",
+           on("connection.merged", '<assign name="n" expr="n + 1"/><if cond="n == 2">' + send("test.after") + '</if>')
+           + on("test.after", check("session.connections[a] == undefined && session.connections[b] == undefined")))
+    merged("A failed <merge> raises connection.merge.failed naming both connections and a reason.",
+           on("connection.merge.failed", check("event$.id1 == a && event$.id2 == b && typeof event$.reason == 'string'"))
+           + on("connection.merged", fail("merged")), scenario=MFAIL)
+    merged("connection.merge.failed changes neither connection's state: both stay CONNECTED.",
+           on("connection.merge.failed", check("session.connections[a].state == 'CONNECTED' && session.connections[b].state == 'CONNECTED'")),
+           scenario=MFAIL)
+    merged("<merge> is asynchronous: the transition continues and connection.merged comes later.",
+           on("connection.merged", check("reason == 'after'")),
+           setup=on("connection.connected", '<merge connectionid1="a" connectionid2="b"/><assign name="reason" expr="\'after\'"/>', cond="event$.connectionid == b"))
+    error_test("10.5.7", "<merge> of a connection that is not connected raises error.semantic.",
+               '<merge connectionid1="event$.connectionid" connectionid2="event$.connectionid"/>', scenario=IN, trigger="connection.alerting")
+    test("10.5.7", "<merge> of a connection that does not exist raises error.semantic.",
+         ep(on("connection.alerting", '<accept/>') + on("connection.connected", '<merge connectionid1="event$.connectionid" connectionid2="\'no-such-connection\'"/>')
+            + on("error.semantic", PASS) + on("connection.merged", fail("merged")), errors=False), scenario=IN)
 
 
 def fail_any():

@@ -166,6 +166,33 @@ pub enum Output {
         /// Namelist values for the document request and `session.values`.
         values: Map<String, Value>,
     },
+    /// Hand an event source to another session (`<move>`, §9.2.4): the
+    /// object has already left this session. Deliver it with
+    /// `Session::handle_adopt` on `session`, route its later events there,
+    /// and answer this session with [`Input::Moved`], or with
+    /// [`Input::MoveFailed`] (which gives it back) when `session` does not
+    /// exist or refuses it.
+    Move {
+        /// The connection or dialog id.
+        source: String,
+        /// The receiving session.
+        session: String,
+        /// The object with its state, for the receiving session.
+        object: MovedSource,
+        /// The event moved along with it (`<move event>`), if any.
+        event: Option<Event>,
+    },
+    /// Bridge two connections in the network and take the platform out of
+    /// the media path (`<merge>`, §10): confirm with [`Input::Merged`] or
+    /// report [`Input::MergeFailed`].
+    Merge {
+        /// First connection.
+        connection1: String,
+        /// Second connection.
+        connection2: String,
+        /// `hints`, as JSON.
+        hints: Value,
+    },
     /// `<log>`.
     Log {
         /// The label.
@@ -246,6 +273,32 @@ pub struct DialogSpec {
     pub duplex: Duplex,
     /// Whether the dialog was prepared before.
     pub prepared: bool,
+}
+
+/// What kind of event source a [`MovedSource`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A Connection (`session.connections`).
+    Connection,
+    /// A Dialog (`session.dialogs`).
+    Dialog,
+}
+
+/// A connection or dialog on its way from one session to another
+/// (`<move>`, §9.2.4): plain data, so a driver may carry it between the
+/// threads its sessions run on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MovedSource {
+    /// The connection or dialog id, kept in the receiving session.
+    pub id: String,
+    /// Connection or dialog.
+    pub kind: SourceKind,
+    /// Its state name (`CONNECTED`, `STARTED`, ...).
+    pub state: String,
+    /// The other properties of its ECMAScript object (`remote`, `local`,
+    /// `protocol`, `src`, ...).
+    pub properties: Map<String, Value>,
 }
 
 /// What the driver reports: telephony, media, dialog, HTTP and
@@ -417,6 +470,42 @@ pub enum Input {
         expr: Value,
         /// Its namelist values.
         values: Map<String, Value>,
+    },
+    /// A `<move>` completed: the receiving session adopted the source
+    /// (`move.successful`).
+    Moved {
+        /// The connection or dialog id.
+        source: String,
+        /// The receiving session.
+        session: String,
+    },
+    /// A `<move>` failed (`error.move`): the source comes back to this
+    /// session as it was.
+    MoveFailed {
+        /// The connection or dialog id.
+        source: String,
+        /// The session that was to receive it.
+        session: String,
+        /// Why.
+        reason: String,
+    },
+    /// A `<merge>` completed: both connections left the platform
+    /// (`connection.merged` for each, which ends them).
+    Merged {
+        /// First connection.
+        connection1: String,
+        /// Second connection.
+        connection2: String,
+    },
+    /// A `<merge>` failed (`connection.merge.failed` for each connection,
+    /// which stays as it was).
+    MergeFailed {
+        /// First connection.
+        connection1: String,
+        /// Second connection.
+        connection2: String,
+        /// Why.
+        reason: String,
     },
     /// The platform asks the session to end (`ccxml.kill`; `unconditional`
     /// ends it at once, without running a transition).

@@ -19,7 +19,7 @@ pub mod model;
 pub mod parse;
 pub mod session;
 
-pub use io::{DialogSpec, Event, Input, Output};
+pub use io::{DialogSpec, Event, Input, MovedSource, Output, SourceKind};
 pub use model::Document;
 pub use parse::{CompileError, compile};
-pub use session::{Session, SessionConfig, SessionLimits, StartupMode};
+pub use session::{AdoptError, Session, SessionConfig, SessionLimits, StartupMode};

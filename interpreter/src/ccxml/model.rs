@@ -320,10 +320,11 @@ pub enum ActionKind {
         sendid: Expr,
     },
     /// `<move source event>`: hands an event source to another session.
+    /// Exactly one of `source` and `event` is present (§9.2.4).
     Move {
         /// The connection or dialog id to move.
         source: Option<Expr>,
-        /// The event whose source moves.
+        /// The event whose source moves, delivered to the receiving session.
         event: Option<Expr>,
         /// The receiving session.
         sessionid: Expr,
@@ -446,6 +447,8 @@ pub enum ActionKind {
         connectionid1: Expr,
         /// Second connection.
         connectionid2: Expr,
+        /// Platform hints.
+        hints: Option<Expr>,
     },
 }
 

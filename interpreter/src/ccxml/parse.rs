@@ -340,8 +340,8 @@ impl Compiler {
             "move" => {
                 let source = self.opt_expr(e, "source");
                 let event = self.opt_expr(e, "event");
-                if source.is_none() && event.is_none() {
-                    return Err(self.err(e.pos, "<move> needs `source` or `event`"));
+                if source.is_some() == event.is_some() {
+                    return Err(self.err(e.pos, "<move> needs exactly one of `source` and `event`"));
                 }
                 ActionKind::Move {
                     source,
@@ -438,6 +438,7 @@ impl Compiler {
             "merge" => ActionKind::Merge {
                 connectionid1: self.expr(e, "connectionid1")?,
                 connectionid2: self.expr(e, "connectionid2")?,
+                hints: self.opt_expr(e, "hints"),
             },
             other => {
                 return Err(self.err(

@@ -4,10 +4,11 @@
 //! /ccxml/basichttp` injects an event into a running session, and each
 //! session's `<send targettype="basichttp">` is POSTed to its target.
 //!
-//! Sessions are not `Send` (their ECMAScript context is per thread), so
-//! each runs on a thread of its own; the axum handlers reach it through a
-//! channel held in the [`Registry`]. Until the SIP layer drives call
-//! control, a session's telephony requests are confirmed by the loopback
+//! The handlers reach sessions through a [`SessionHost`]. Under `vxp serve`
+//! the host is the server's own CCXML layer (`serve::ccxml`), whose sessions
+//! place real SIP calls. Standalone, the [`Registry`] runs each session on a
+//! thread of its own (sessions are not `Send`: their ECMAScript context is
+//! per thread) and confirms its telephony requests with the loopback
 //! network of the text front end (every request succeeds at once).
 //!
 //! Form fields: `createsession` takes `uri` and passes the rest as
@@ -61,7 +62,7 @@ pub enum Delivery {
 /// The running sessions, by id.
 #[derive(Debug, Default)]
 pub struct Registry {
-    sessions: Mutex<HashMap<String, SyncSender<Command>>>,
+    sessions: Arc<Mutex<HashMap<String, SyncSender<Command>>>>,
     next: AtomicU64,
     /// The public URL of this server's basichttp endpoint, for
     /// `session.ioprocessors.basichttp`.
@@ -93,7 +94,7 @@ impl Registry {
     }
 
     /// Starts a session running `url` on a thread of its own; returns its id.
-    pub fn start_session(self: &Arc<Self>, url: Url, values: Map<String, Value>) -> String {
+    pub fn start_session(&self, url: Url, values: Map<String, Value>) -> String {
         let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let id = format!("ccxml-{n}");
         let (tx, rx) = sync_channel(MAX_PENDING_EVENTS);
@@ -109,13 +110,13 @@ impl Registry {
                 Value::String(format!("{base}?sessionid={id}")),
             );
         }
-        let registry = Arc::clone(self);
+        let sessions = Arc::clone(&self.sessions);
         let thread_id = id.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("ccxml {id}"))
             .spawn(move || {
                 run_live(config, &rx);
-                if let Ok(mut s) = registry.sessions.lock() {
+                if let Ok(mut s) = sessions.lock() {
                     s.remove(&thread_id);
                 }
             });
@@ -145,16 +146,52 @@ impl Registry {
     }
 }
 
-/// The axum router of the CCXML HTTP interfaces.
-pub fn router(registry: Arc<Registry>) -> Router {
-    Router::new()
-        .route("/ccxml/createsession", post(createsession))
-        .route("/ccxml/basichttp", post(basichttp))
-        .with_state(registry)
+/// Where the HTTP interfaces start sessions and deliver events.
+pub trait SessionHost: Send + Sync + 'static {
+    /// Starts a session running `url` with `values` as `session.values`
+    /// (`session.startupmode` is `external`); returns its id.
+    fn start_session(&self, url: Url, values: Map<String, Value>) -> String;
+
+    /// Delivers an external (basichttp) event to a running session.
+    fn send_event(
+        &self,
+        sessionid: &str,
+        name: String,
+        fields: Map<String, Value>,
+    ) -> Result<(), Delivery>;
 }
 
-async fn createsession(
-    State(registry): State<Arc<Registry>>,
+impl SessionHost for Registry {
+    fn start_session(&self, url: Url, values: Map<String, Value>) -> String {
+        Registry::start_session(self, url, values)
+    }
+
+    fn send_event(
+        &self,
+        sessionid: &str,
+        name: String,
+        fields: Map<String, Value>,
+    ) -> Result<(), Delivery> {
+        Registry::send_event(self, sessionid, name, fields)
+    }
+}
+
+/// The path of the `createsession` interface.
+pub const CREATESESSION_PATH: &str = "/ccxml/createsession";
+
+/// The path of the basichttp event I/O processor.
+pub const BASICHTTP_PATH: &str = "/ccxml/basichttp";
+
+/// The axum router of the CCXML HTTP interfaces.
+pub fn router<H: SessionHost>(host: Arc<H>) -> Router {
+    Router::new()
+        .route(CREATESESSION_PATH, post(createsession::<H>))
+        .route(BASICHTTP_PATH, post(basichttp::<H>))
+        .with_state(host)
+}
+
+async fn createsession<H: SessionHost>(
+    State(registry): State<Arc<H>>,
     Form(mut form): Form<HashMap<String, String>>,
 ) -> (StatusCode, String) {
     let Some(uri) = form.remove("uri") else {
@@ -172,8 +209,8 @@ async fn createsession(
     (StatusCode::OK, id)
 }
 
-async fn basichttp(
-    State(registry): State<Arc<Registry>>,
+async fn basichttp<H: SessionHost>(
+    State(registry): State<Arc<H>>,
     Form(mut form): Form<HashMap<String, String>>,
 ) -> (StatusCode, String) {
     let (Some(sessionid), Some(name)) = (form.remove("sessionid"), form.remove("name")) else {

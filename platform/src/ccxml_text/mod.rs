@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use url::Url;
-use vxp_interpreter::ccxml::{Input, Output, Session, SessionConfig, StartupMode};
+use vxp_interpreter::ccxml::{
+    Event, Input, MovedSource, Output, Session, SessionConfig, StartupMode,
+};
 
 pub use scenario::{CallOutcome, DialogOutcome, Inbound, Scenario, TimedEvent};
 pub use transcript::{Entry, Outcome, Transcript};
@@ -567,6 +569,29 @@ impl<'a> Network<'a> {
                     self.sessions.push(Session::new(config, now));
                     self.creating.insert(self.sessions.len() - 1, idx);
                 }
+                Output::Move {
+                    source,
+                    session,
+                    object,
+                    event,
+                } => {
+                    self.action(format!(
+                        "move {source} to {session}{}",
+                        event
+                            .as_ref()
+                            .map(|e| format!(" with {}", e.name))
+                            .unwrap_or_default()
+                    ));
+                    self.hand_over(idx, source, session, object, event, now);
+                }
+                Output::Merge {
+                    connection1,
+                    connection2,
+                    ..
+                } => {
+                    self.action(format!("merge {connection1} {connection2}"));
+                    self.merge(idx, connection1, connection2);
+                }
                 Output::Log { label, text, .. } => {
                     self.record(Entry::Log { at_ms, label, text });
                 }
@@ -672,6 +697,82 @@ impl<'a> Network<'a> {
             }
             _ => {}
         }
+    }
+
+    /// Gives a source session `idx` moved to the session `session`
+    /// (`<move>`): the receiving session adopts it at once, the events the
+    /// network still owes it go there, and the mover learns the outcome.
+    fn hand_over(
+        &mut self,
+        idx: usize,
+        source: String,
+        session: String,
+        object: MovedSource,
+        event: Option<Event>,
+        now: Instant,
+    ) {
+        let target = self
+            .sessions
+            .iter()
+            .position(|s| s.id() == session && !s.is_finished());
+        let Some(target) = target else {
+            let reason = format!("no session `{session}` runs here");
+            return self.schedule(
+                0,
+                Input::MoveFailed {
+                    source,
+                    session,
+                    reason,
+                },
+            );
+        };
+        if let Err(e) = self.sessions[target].handle_adopt(object, event, now) {
+            return self.schedule(
+                0,
+                Input::MoveFailed {
+                    source,
+                    session,
+                    reason: e.to_string(),
+                },
+            );
+        }
+        for (t, input) in self.agenda.values_mut() {
+            if *t == idx && (is_for_connection(input, &source) || is_for_dialog(input, &source)) {
+                *t = target;
+            }
+        }
+        if let Some(c) = self.dialogs_on.remove(&(idx, source.clone())) {
+            self.dialogs_on.insert((target, source.clone()), c);
+        }
+        self.schedule(0, Input::Moved { source, session });
+    }
+
+    /// Answers a `<merge>` as the scenario's `[merge]` says: both
+    /// connections leave the platform, or the merge fails.
+    fn merge(&mut self, idx: usize, connection1: String, connection2: String) {
+        let plan = self.scenario.merge.clone();
+        let after = plan.after_ms.unwrap_or(0);
+        if plan.outcome.as_deref() == Some("failed") {
+            let reason = plan.reason.unwrap_or_else(|| "the network refused".into());
+            return self.schedule(
+                after,
+                Input::MergeFailed {
+                    connection1,
+                    connection2,
+                    reason,
+                },
+            );
+        }
+        self.agenda.retain(|_, (t, i)| {
+            *t != idx || !(is_for_connection(i, &connection1) || is_for_connection(i, &connection2))
+        });
+        self.schedule(
+            after,
+            Input::Merged {
+                connection1,
+                connection2,
+            },
+        );
     }
 
     /// Reports a child session's end to its parent (`ccxml.exit`).
@@ -1008,6 +1109,109 @@ kind = "hangup"
             .find("0.500 [dialog.exit]")
             .expect("dialog exits at the hangup");
         assert!(hangup < exit, "{t}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_call_moves_to_a_child_session_and_its_hangup_follows_it() {
+        let dir = std::env::temp_dir().join(format!("vxp-ccxml-move-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        write(
+            &dir,
+            "agent.ccxml",
+            r#"<eventprocessor>
+  <transition event="connection.alerting">
+    <log expr="'got ' + event$.connectionid + ' ' + session.connections[event$.connectionid].state"/>
+    <accept/>
+  </transition>
+  <transition event="connection.disconnected"><exit expr="'agent done'"/></transition>
+</eventprocessor>"#,
+        );
+        let url = write(
+            &dir,
+            "front.ccxml",
+            r#"<var name="agent"/>
+<eventprocessor>
+  <transition event="ccxml.loaded"><createccxml next="'agent.ccxml'" sessionid="agent"/></transition>
+  <transition event="connection.alerting"><move event="event$" sessionid="agent"/></transition>
+  <transition event="move.successful"><log expr="event$.sourceid + ' is with ' + event$.sessionid"/></transition>
+  <transition event="ccxml.exit"><exit expr="event$.expr"/></transition>
+</eventprocessor>"#,
+        );
+        let scenario = Scenario::from_toml(
+            r#"[inbound]
+at_ms = 500
+[[events]]
+at_ms = 3000
+kind = "hangup"
+"#,
+        )
+        .expect("valid");
+        let t = run_scenario(url.clone(), &scenario, &RunOptions::relative_to(&url))
+            .expect("driver starts");
+        assert_eq!(t.exit_value(), Some(&json!("agent done")), "{t}");
+        insta::assert_snapshot!("move_to_child", t.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_move_to_a_missing_session_comes_back_as_error_move() {
+        let dir =
+            std::env::temp_dir().join(format!("vxp-ccxml-move-missing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = write(
+            &dir,
+            "front.ccxml",
+            r#"<eventprocessor>
+  <transition event="connection.alerting"><move source="event$.connectionid" sessionid="'s9'"/></transition>
+  <transition event="error.move"><reject connectionid="event$.sourceid"/></transition>
+  <transition event="connection.failed"><exit expr="event$.connectionid + ' rejected'"/></transition>
+</eventprocessor>"#,
+        );
+        let t = run_scenario(
+            url.clone(),
+            &Scenario::default(),
+            &RunOptions::relative_to(&url),
+        )
+        .expect("driver starts");
+        assert_eq!(t.exit_value(), Some(&json!("c1 rejected")), "{t}");
+        insta::assert_snapshot!("move_to_missing_session", t.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn merge_succeeds_or_fails_as_the_scenario_says() {
+        let dir = std::env::temp_dir().join(format!("vxp-ccxml-merge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = write(
+            &dir,
+            "merge.ccxml",
+            r#"<var name="a"/><var name="b"/><var name="n" expr="0"/>
+<eventprocessor>
+  <transition event="connection.alerting"><assign name="a" expr="event$.connectionid"/><accept/></transition>
+  <transition event="connection.connected" cond="event$.connectionid == a"><createcall dest="'tel:+15550100'" connectionid="b"/></transition>
+  <transition event="connection.connected"><merge connectionid1="a" connectionid2="b"/></transition>
+  <transition event="connection.merged">
+    <assign name="n" expr="n + 1"/>
+    <if cond="n == 2"><exit expr="'merged'"/></if>
+  </transition>
+  <transition event="connection.merge.failed"><exit expr="'failed: ' + event$.reason"/></transition>
+</eventprocessor>"#,
+        );
+        let mut shown = Vec::new();
+        for merge in ["", "[merge]\noutcome = \"failed\"\nreason = \"no REFER\"\n"] {
+            let scenario = Scenario::from_toml(merge).expect("valid");
+            let t = run_scenario(url.clone(), &scenario, &RunOptions::relative_to(&url))
+                .expect("driver starts");
+            shown.push(t.to_string());
+        }
+        assert!(shown[0].contains("exit \"merged\""), "{}", shown[0]);
+        assert!(
+            shown[1].contains("exit \"failed: no REFER\""),
+            "{}",
+            shown[1]
+        );
+        insta::assert_snapshot!("merge_merged_then_failed", shown.join("\n----\n"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

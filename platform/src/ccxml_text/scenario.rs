@@ -24,6 +24,9 @@ pub struct Scenario {
     /// How dialogs behave, by `src` (the URL, its last segments, or `"*"`).
     #[serde(default)]
     pub dialogs: BTreeMap<String, DialogOutcome>,
+    /// How the network answers `<merge>`.
+    #[serde(default)]
+    pub merge: MergeOutcome,
     /// Timed events.
     #[serde(default)]
     pub events: Vec<TimedEvent>,
@@ -108,6 +111,21 @@ pub struct DialogOutcome {
     /// For `transfer`: the destination (default `tel:+15550000`).
     #[serde(default)]
     pub transfer_uri: Option<String>,
+}
+
+/// How the network answers `<merge>`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeOutcome {
+    /// `merged` (default) or `failed`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// When the answer comes (default at once).
+    #[serde(default)]
+    pub after_ms: Option<u64>,
+    /// For `failed`: the reason given.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// An event the network sends at a given time.

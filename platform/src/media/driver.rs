@@ -37,6 +37,7 @@ use vxp_interpreter::vxml::session::{Play, PlayId, RecordRequest};
 
 use super::audio;
 use super::engine::{CallMediaId, MediaEngine, MediaEvent};
+use super::mixer::ConferenceOp;
 use super::render::{RenderRequest, RequestId};
 use super::sender::SenderInit;
 use super::stream::StreamConfig;
@@ -73,6 +74,7 @@ enum Command {
     Dtmf(CallMediaId, char),
     Bridge(CallMediaId, CallMediaId),
     Unbridge(CallMediaId),
+    Conference(ConferenceOp),
     Close(CallMediaId),
     Decoded(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
     Spoken(CallMediaId, PlayId, RequestId, Result<Arc<[i16]>, ()>),
@@ -209,6 +211,11 @@ impl MediaDriver {
     /// Ends a bridge.
     pub fn unbridge(&self, id: CallMediaId) {
         self.send(Command::Unbridge(id));
+    }
+
+    /// A conference request for the mixer.
+    pub fn conference(&self, op: ConferenceOp) {
+        self.send(Command::Conference(op));
     }
 
     /// Closes the call's sockets (after an RTCP BYE).
@@ -425,6 +432,7 @@ impl MediaLoop {
             }
             Command::Bridge(a, b) => self.engine.bridge(a, b),
             Command::Unbridge(id) => self.engine.unbridge(id),
+            Command::Conference(op) => self.engine.handle_conference(op),
             Command::Close(id) => {
                 if let Some(bye) = self.engine.remove_call(id)
                     && let Some(s) = self.calls.get(&id)

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use vxp_interpreter::vxml::session::{Play, PlayId, RecordRequest, RecordResult};
 
+use super::mixer::{ConferenceOp, Mixer};
 use super::record::Recorder;
 use super::render::{
     FrameStatus, PromptRenderer, RenderConfig, RenderEvent, RenderRequest, RequestId,
@@ -144,6 +145,8 @@ pub struct MediaEngine {
     due: Vec<(CallMediaId, u64)>,
     relay: Vec<i16>,
     render: RenderConfig,
+    /// CCXML conferences.
+    mixer: Mixer,
 }
 
 impl MediaEngine {
@@ -158,6 +161,7 @@ impl MediaEngine {
             due: Vec::new(),
             relay: Vec::new(),
             render: RenderConfig::default(),
+            mixer: Mixer::new(now),
         }
     }
 
@@ -228,9 +232,23 @@ impl MediaEngine {
         }
     }
 
+    /// Creates, joins, leaves or destroys a conference: a joined call hears
+    /// the others' mix (unless it plays a prompt) and is heard in it.
+    pub fn handle_conference(&mut self, op: ConferenceOp) {
+        if let ConferenceOp::Join { call, .. } = op {
+            self.unbridge(call);
+        }
+        for call in self.mixer.handle_op(op) {
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.relay_in.clear();
+            }
+        }
+    }
+
     /// Ends a call's stream; returns its RTCP BYE.
     pub fn remove_call(&mut self, id: CallMediaId) -> Option<CallTransmit> {
         self.unbridge(id);
+        self.mixer.handle_op(ConferenceOp::Leave(id));
         let call = self.calls.remove(&id)?;
         call.stream.bye().map(|t| CallTransmit {
             call: id,
@@ -385,11 +403,23 @@ impl MediaEngine {
 
     /// When `handle_timeout` next has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.wheel.next_deadline()
+        let mix = self.mixer.poll_timeout();
+        match (self.wheel.next_deadline(), mix) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Sends every frame due at `now` and processes what was received.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let calls = &mut self.calls;
+        self.mixer.handle_timeout(now, |id, mixed| {
+            if let Some(c) = calls.get_mut(&id) {
+                c.relay_in.extend(mixed.iter().copied());
+                let excess = c.relay_in.len().saturating_sub(MAX_RELAY);
+                c.relay_in.drain(..excess);
+            }
+        });
         let mut due = std::mem::take(&mut self.due);
         self.wheel.poll_expired(now, &mut due);
         for (id, generation) in due.drain(..) {
@@ -401,6 +431,9 @@ impl MediaEngine {
             }
             let heard = Self::tick(id, c, now, &mut self.events, &mut self.transmits);
             self.wheel.insert(c.stream.next_send(), (id, generation));
+            if heard && self.mixer.is_member(id) {
+                self.mixer.handle_heard(id, &c.heard);
+            }
             if heard && let Some(other) = c.bridge {
                 self.relay.clear();
                 self.relay.extend_from_slice(&c.heard);
@@ -455,7 +488,8 @@ impl MediaEngine {
         } else if let Some(rec) = c.recorder.as_mut() {
             have_audio = rec.next_beep_frame(&mut c.frame);
         }
-        if !have_audio && c.bridge.is_some() && !c.relay_in.is_empty() {
+        // Relayed audio: a bridge's other side, or a conference's mix.
+        if !have_audio && !c.relay_in.is_empty() {
             let k = c.relay_in.len().min(n);
             for (dst, src) in c.frame.iter_mut().zip(c.relay_in.drain(..k)) {
                 *dst = src;

@@ -20,6 +20,8 @@
 //! - [`render::PromptRenderer`]: a VoiceXML `Play` as 8 kHz frames with marks.
 //! - [`record::Recorder`] and [`vad::EnergyDetector`]: `<record>` and speech
 //!   detection.
+//! - [`mixer::Mixer`]: CCXML conferences, each participant hearing the sum
+//!   of the others.
 //! - [`engine::MediaEngine`]: all calls' streams, prompts and recordings on
 //!   one timer wheel; [`driver::MediaDriver`]: the thread and sockets around
 //!   it, the ready-made media path for `vxp serve`.
@@ -42,6 +44,7 @@ pub mod dtmf;
 pub mod engine;
 pub mod g711;
 pub mod jitter;
+pub mod mixer;
 pub mod record;
 pub mod render;
 pub mod resample;

@@ -16,13 +16,21 @@
 //! and REFER after it, Disconnect → BYE/CANCEL/480, CreateCall → an outbound
 //! INVITE, StartDialog → a VoiceXML session on the connection's media (the
 //! server's own call driver, [`super::call::run_call`]) whose end is
-//! `dialog.exit`, Join/Unjoin of two connections → the media relay. A dialog
-//! needs a connection: dialogs on conferences fail with
-//! `error.dialog.notstarted`, and conferences are confirmed without a mixer.
+//! `dialog.exit`, Join/Unjoin of two connections → the media relay, of a
+//! connection and a conference → the media thread's mixer
+//! ([`crate::media::mixer`]), CreateSession (`<createccxml>`) → another
+//! session, SendEvent → a basichttp POST, another session's queue or the
+//! dialog (Appendix D: a dialog's `<transfer>` is `dialog.transfer` and
+//! waits for the page's report, its `<disconnect>` is `dialog.disconnect`).
+//! Sessions are reachable by id for `<send>`, `ccxml.exit` and the HTTP
+//! interfaces ([`HttpHost`]). A dialog needs a connection: dialogs on
+//! conferences fail with `error.dialog.notstarted`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -32,15 +40,23 @@ use tokio::sync::{broadcast, mpsc};
 use tracing::Instrument;
 use url::Url;
 use vxp_fetcher::{Fetcher, FormValue};
-use vxp_interpreter::ccxml::{DialogSpec, Input, Output, Session, SessionConfig};
+use vxp_interpreter::ccxml::model::Duplex;
+use vxp_interpreter::ccxml::{
+    DialogSpec, Event, Input, MovedSource, Output, Session, SessionConfig, SourceKind, StartupMode,
+};
 use vxp_interpreter::script::Originator;
-use vxp_interpreter::vxml::session::{FetchId, FetchResult, SessionInfo};
+use vxp_interpreter::vxml::session::{
+    ExternalMessage, FetchId, FetchResult, SessionInfo, TransferRequest, TransferResult,
+    TransferType,
+};
 
 use super::call::{self, CallAction, CallChannels, CallEvent, CallFetcher, CallKey, CallNote};
 use super::config::RoutingConfig;
 use super::route::RouteRequest;
 use super::{Call, Signalling};
+use crate::ccxml_http::{Delivery, SessionHost};
 use crate::media::engine::CallMediaId;
+use crate::media::mixer::{ConferenceId, ConferenceOp};
 use crate::media::stream::{StreamConfig, ntp_timestamp};
 use crate::sdp::{Capabilities, LocalMedia, OfferAnswer, SessionDescription};
 use crate::sip::ua::{CallId, IncomingCall, UaEvent};
@@ -68,6 +84,16 @@ enum Down {
     },
     /// Any other telephony or dialog report.
     Input(Input),
+    /// An event posted over HTTP (basichttp): counted against
+    /// [`MAX_PENDING_EVENTS`] until the worker takes it.
+    Posted(Input),
+    /// A connection or dialog another session moved here (`<move>`).
+    Adopt {
+        object: Box<MovedSource>,
+        event: Option<Box<Event>>,
+        /// The session that moved it.
+        from: CallKey,
+    },
 }
 
 /// What a session's worker task tells the signalling task.
@@ -77,9 +103,77 @@ pub(super) enum Up {
     Bound(String),
     /// A call-control request.
     Output(Box<Output>),
-    /// The session ended: release what it still holds.
-    Finished,
+    /// The session's document is loaded (`ccxml.created` for its parent).
+    Loaded,
+    /// The session ended: release what it still holds and tell its parent.
+    Finished(Box<Ending>),
+    /// This session took in a source `from` moved (`move.successful` there).
+    Adopted {
+        source: String,
+        kind: SourceKind,
+        from: CallKey,
+    },
+    /// This session refused a source `from` moved (`error.move` there).
+    AdoptFailed {
+        source: String,
+        from: CallKey,
+        reason: String,
+    },
+    /// The HTTP `createsession` interface asks for a session (its mailbox
+    /// is registered already, so events can be posted at once).
+    Create {
+        id: String,
+        url: Url,
+        values: Map<String, Value>,
+        mailbox: Box<Mailbox>,
+    },
 }
+
+/// How a session ended, for its parent's `ccxml.exit`.
+#[derive(Debug, Default)]
+pub(super) struct Ending {
+    /// The `<exit expr>` value (`null` otherwise).
+    expr: Value,
+    /// The `<exit namelist>` values.
+    values: Map<String, Value>,
+    /// Why it ended, when it did not load (`error.createccxml`).
+    reason: Option<String>,
+}
+
+/// Events waiting between the HTTP interface and one session's worker;
+/// more are refused (the session's own queue is bounded too).
+pub const MAX_PENDING_EVENTS: usize = 256;
+
+/// A running session's mailbox, shared with the HTTP interface.
+#[derive(Debug, Clone)]
+struct Port {
+    down: mpsc::UnboundedSender<Down>,
+    /// HTTP events not yet taken by the worker.
+    posted: Arc<AtomicUsize>,
+}
+
+/// A new session's mailbox: its [`Port`] and the worker's end.
+#[derive(Debug)]
+pub(super) struct Mailbox {
+    port: Port,
+    rx: mpsc::UnboundedReceiver<Down>,
+}
+
+impl Mailbox {
+    fn new() -> Self {
+        let (down, rx) = mpsc::unbounded_channel();
+        Mailbox {
+            port: Port {
+                down,
+                posted: Arc::new(AtomicUsize::new(0)),
+            },
+            rx,
+        }
+    }
+}
+
+/// Running sessions by their CCXML session id.
+type Ports = Arc<Mutex<HashMap<String, Port>>>;
 
 /// Where a connection is in its life (§10.2's states the driver must know).
 #[derive(Debug)]
@@ -111,12 +205,18 @@ struct Conn {
 /// One running CCXML session as the signalling task sees it.
 #[derive(Debug)]
 struct CcxmlSession {
+    /// Its CCXML session id.
+    id: String,
+    /// The session that created it with `<createccxml>`.
+    parent: Option<String>,
     down: mpsc::UnboundedSender<Down>,
     conns: HashMap<String, Conn>,
     /// The inbound call waiting for its connection id.
     unbound: Option<Conn>,
     /// Prepared dialogs' sources, by dialog id.
     prepared: HashMap<String, Url>,
+    /// Its conferences' mixers, by conference id.
+    conferences: HashMap<String, ConferenceId>,
 }
 
 impl CcxmlSession {
@@ -137,6 +237,74 @@ pub(super) struct CcxmlCalls {
     up_rx: Option<mpsc::UnboundedReceiver<(CallKey, Up)>>,
     /// The signalling loop's call actions, for dialogs' call drivers.
     actions: Option<mpsc::UnboundedSender<(CallKey, CallAction)>>,
+    /// Sessions by CCXML id (for `<send targettype="ccxml">`, `ccxml.exit`
+    /// and the HTTP interface).
+    ports: Ports,
+    /// Dialogs (by call key) waiting for the page to report a transfer.
+    transfers: HashSet<CallKey>,
+    /// Numbers the ids of sessions started over HTTP.
+    http_sessions: Arc<AtomicU64>,
+    /// `session.ioprocessors.basichttp` (the server's basichttp URL).
+    basichttp_url: Option<Url>,
+}
+
+/// The HTTP interfaces' way into the server's CCXML sessions.
+#[derive(Debug, Clone)]
+pub(super) struct HttpHost {
+    up: mpsc::UnboundedSender<(CallKey, Up)>,
+    ports: Ports,
+    next: Arc<AtomicU64>,
+}
+
+impl SessionHost for HttpHost {
+    fn start_session(&self, url: Url, values: Map<String, Value>) -> String {
+        let id = format!(
+            "ccxml-http-{}",
+            self.next.fetch_add(1, Ordering::Relaxed) + 1
+        );
+        let mailbox = Mailbox::new();
+        if let Ok(mut ports) = self.ports.lock() {
+            ports.insert(id.clone(), mailbox.port.clone());
+        }
+        let _ = self.up.send((
+            CallKey(0),
+            Up::Create {
+                id: id.clone(),
+                url,
+                values,
+                mailbox: Box::new(mailbox),
+            },
+        ));
+        id
+    }
+
+    fn send_event(
+        &self,
+        sessionid: &str,
+        name: String,
+        fields: Map<String, Value>,
+    ) -> Result<(), Delivery> {
+        let port = self
+            .ports
+            .lock()
+            .map_err(|_| Delivery::NoSession)?
+            .get(sessionid)
+            .cloned()
+            .ok_or(Delivery::NoSession)?;
+        if port.posted.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_EVENTS {
+            port.posted.fetch_sub(1, Ordering::AcqRel);
+            return Err(Delivery::Busy);
+        }
+        let input = Input::External {
+            name,
+            fields,
+            source: "basichttp".into(),
+            sourcetype: "basichttp".into(),
+        };
+        port.down
+            .send(Down::Posted(input))
+            .map_err(|_| Delivery::NoSession)
+    }
 }
 
 impl CcxmlCalls {
@@ -149,6 +317,22 @@ impl CcxmlCalls {
             up,
             up_rx: Some(up_rx),
             actions: None,
+            ports: Ports::default(),
+            transfers: HashSet::new(),
+            http_sessions: Arc::new(AtomicU64::new(0)),
+            basichttp_url: None,
+        }
+    }
+
+    /// The host the HTTP interfaces (`createsession`, basichttp) use;
+    /// `basichttp` is the URL sessions advertise in
+    /// `session.ioprocessors.basichttp`.
+    pub(super) fn http_host(&mut self, basichttp: Option<Url>) -> HttpHost {
+        self.basichttp_url = basichttp;
+        HttpHost {
+            up: self.up.clone(),
+            ports: Arc::clone(&self.ports),
+            next: Arc::clone(&self.http_sessions),
         }
     }
 
@@ -180,38 +364,81 @@ impl Signalling {
         self.next_key += 1;
         let _ = self.ua.ring(id, 180, None, now);
         let info = super::session_info(&incoming, request);
-        let (down, down_rx) = mpsc::unbounded_channel();
-        let _ = down.send(Down::Incoming {
-            remote: incoming.from.uri.to_string(),
-            local: incoming.to.uri.to_string(),
-            headers: incoming.headers.clone(),
-        });
         tracing::info!(session = %key, %url, from = %incoming.from, "CCXML session for a call");
-        self.spawn_ccxml(key, url, down_rx);
+        let config = SessionConfig::new(format!("ccxml-{}", key.0), url);
+        self.spawn_ccxml(key, config, Mailbox::new());
+        if let Some(s) = self.ccxml.sessions.get_mut(&key) {
+            let _ = s.down.send(Down::Incoming {
+                remote: incoming.from.uri.to_string(),
+                local: incoming.to.uri.to_string(),
+                headers: incoming.headers.clone(),
+            });
+            s.unbound = Some(Conn {
+                sip: id,
+                phase: Phase::Alerting {
+                    offer: Box::new(offer),
+                },
+                media: None,
+                sdp: None,
+                info,
+                dialog: None,
+                referring: false,
+            });
+        }
+    }
+
+    /// Starts a session without a call: from another session's
+    /// `<createccxml>` (`parent` set) or from the HTTP `createsession`.
+    fn ccxml_create(
+        &mut self,
+        id: String,
+        url: Url,
+        values: Map<String, Value>,
+        parent: Option<String>,
+        mailbox: Mailbox,
+    ) {
+        let key = CallKey(self.next_key);
+        self.next_key += 1;
+        let mut config = SessionConfig::new(id, url);
+        config.startupmode = if parent.is_some() {
+            StartupMode::CreateCcxml
+        } else {
+            StartupMode::External
+        };
+        config.parent = parent;
+        config.values = values;
+        tracing::info!(session = %key, id = %config.id, url = %config.url, parent = ?config.parent, "CCXML session started");
+        self.spawn_ccxml(key, config, mailbox);
+    }
+
+    /// Runs `config` on a worker under `key` and registers it.
+    fn spawn_ccxml(&mut self, key: CallKey, mut config: SessionConfig, mailbox: Mailbox) {
+        let Mailbox { port, rx } = mailbox;
+        let (down, posted) = (port.down.clone(), Arc::clone(&port.posted));
+        config.ioprocessors = Map::new();
+        if let Some(base) = &self.ccxml.basichttp_url {
+            let mut url = base.clone();
+            url.query_pairs_mut().append_pair("sessionid", &config.id);
+            config
+                .ioprocessors
+                .insert("basichttp".into(), Value::String(url.into()));
+        }
+        if let Ok(mut ports) = self.ccxml.ports.lock() {
+            ports.insert(config.id.clone(), port);
+        }
         self.ccxml.sessions.insert(
             key,
             CcxmlSession {
+                id: config.id.clone(),
+                parent: config.parent.clone(),
                 down,
                 conns: HashMap::new(),
-                unbound: Some(Conn {
-                    sip: id,
-                    phase: Phase::Alerting {
-                        offer: Box::new(offer),
-                    },
-                    media: None,
-                    sdp: None,
-                    info,
-                    dialog: None,
-                    referring: false,
-                }),
+                unbound: None,
                 prepared: HashMap::new(),
+                conferences: HashMap::new(),
             },
         );
-    }
-
-    fn spawn_ccxml(&self, key: CallKey, url: Url, down: mpsc::UnboundedReceiver<Down>) {
-        let mut config = SessionConfig::new(format!("ccxml-{}", key.0), url);
-        config.ioprocessors = Map::new();
+        let down = rx;
         let fetch = CallFetcher::new(self.fetcher.clone());
         let fetcher = self.fetcher.clone();
         let up = self.ccxml.up.clone();
@@ -219,7 +446,7 @@ impl Signalling {
         self.workers.spawn(Box::new(move || {
             Box::pin(async move {
                 let span = tracing::info_span!("ccxml", session = %key);
-                run_session(key, config, fetch, fetcher, down, up, notes)
+                run_session(key, config, fetch, fetcher, (down, posted), up, notes)
                     .instrument(span)
                     .await;
             })
@@ -375,6 +602,7 @@ impl Signalling {
         }
         let (dialog, dialog_key) = c.dialog?;
         self.ccxml.dialogs.remove(&dialog_key);
+        self.ccxml.transfers.remove(&dialog_key);
         if let Some(call) = self.calls.remove(&dialog_key) {
             self.by_sip.remove(&call.sip);
             let _ = call.events.send(CallEvent::Hangup);
@@ -385,10 +613,20 @@ impl Signalling {
     /// A dialog's `Hangup` is the end of the dialog, not of the call:
     /// `dialog.exit` with the values the dialog returned. Returns whether
     /// `key` was a CCXML dialog.
-    pub(super) fn ccxml_dialog_ended(&mut self, key: CallKey, values: Value) -> bool {
+    ///
+    /// A dialog that ran `<disconnect>` does not hang up itself (CCXML 1.0
+    /// Appendix D): the page gets `dialog.disconnect` and decides, then
+    /// `dialog.exit` as the VoiceXML session is over.
+    pub(super) fn ccxml_dialog_ended(
+        &mut self,
+        key: CallKey,
+        values: Value,
+        disconnect: bool,
+    ) -> bool {
         let Some((session, dialog)) = self.ccxml.dialogs.remove(&key) else {
             return false;
         };
+        self.ccxml.transfers.remove(&key);
         if let Some(call) = self.calls.remove(&key) {
             self.by_sip.remove(&call.sip);
         }
@@ -399,9 +637,116 @@ impl Signalling {
                     c.dialog = None;
                 }
             }
+            if disconnect {
+                s.input(Input::DialogDisconnect {
+                    dialog: dialog.clone(),
+                });
+            }
             s.input(Input::DialogExit { dialog, values });
         }
         true
+    }
+
+    /// A dialog's `<transfer>` is the page's to carry out (CCXML 1.0
+    /// Appendix D): `dialog.transfer` to the session; the VoiceXML
+    /// `<transfer>` waits until the page reports the outcome with a
+    /// `<send targettype="dialog">` (see [`transfer_outcome`]) or ends the
+    /// dialog. Returns whether `key` was a CCXML dialog.
+    pub(super) fn ccxml_dialog_transfer(&mut self, key: CallKey, req: &TransferRequest) -> bool {
+        let Some((session, dialog)) = self.ccxml.dialogs.get(&key) else {
+            return false;
+        };
+        if let Some(s) = self.ccxml.sessions.get(session) {
+            tracing::info!(session = %session, %dialog, dest = %req.dest, "dialog.transfer");
+            s.input(Input::DialogTransfer {
+                dialog: dialog.clone(),
+                transfer_type: transfer_type_name(req.kind).into(),
+                uri: req.dest.clone(),
+            });
+            self.ccxml.transfers.insert(key);
+        }
+        true
+    }
+
+    /// `<send targettype="dialog">`: the outcome of a transfer the dialog
+    /// waits on, or a message for its `<gvp:receive>`.
+    fn ccxml_send_to_dialog(
+        &mut self,
+        key: CallKey,
+        sendid: String,
+        target: &str,
+        name: String,
+        fields: Map<String, Value>,
+    ) {
+        let found = self
+            .ccxml
+            .dialogs
+            .iter()
+            .find_map(|(k, (s, d))| (*s == key && d == target).then_some(*k));
+        let call = found.and_then(|k| self.calls.get(&k).map(|c| (k, c.events.clone())));
+        let Some((dialog_key, events)) = call else {
+            if let Some(s) = self.ccxml.sessions.get(&key) {
+                s.input(Input::SendFailed {
+                    sendid,
+                    event: "error.send.targetunavailable".into(),
+                    reason: format!("no dialog `{target}` runs in this session"),
+                });
+            }
+            return;
+        };
+        let event = match transfer_outcome(&name, &fields) {
+            Some(result) if self.ccxml.transfers.remove(&dialog_key) => {
+                CallEvent::TransferResult(result)
+            }
+            _ => {
+                let content = Value::Object(
+                    std::iter::once(("name".to_owned(), Value::String(name)))
+                        .chain(fields)
+                        .collect(),
+                );
+                CallEvent::Message(ExternalMessage {
+                    sourcetype: "ccxml".into(),
+                    contenttype: "application/json".into(),
+                    content: content.to_string(),
+                })
+            }
+        };
+        let _ = events.send(event);
+    }
+
+    /// `<send targettype="ccxml">`: an event into another session.
+    fn ccxml_send_to_session(
+        &mut self,
+        key: CallKey,
+        sendid: String,
+        target: &str,
+        name: String,
+        fields: Map<String, Value>,
+    ) {
+        let Some(from) = self.ccxml.sessions.get(&key) else {
+            return;
+        };
+        let port = self
+            .ccxml
+            .ports
+            .lock()
+            .ok()
+            .and_then(|p| p.get(target).cloned());
+        match port {
+            Some(port) => {
+                let _ = port.down.send(Down::Input(Input::External {
+                    name,
+                    fields,
+                    source: from.id.clone(),
+                    sourcetype: "ccxml".into(),
+                }));
+            }
+            None => from.input(Input::SendFailed {
+                sendid,
+                event: "error.send.targetunavailable".into(),
+                reason: format!("no session `{target}` runs here"),
+            }),
+        }
     }
 
     /// A request from a session's worker.
@@ -426,15 +771,103 @@ impl Signalling {
                 }
             }
             Up::Output(out) => self.ccxml_output(key, *out, now).await,
-            Up::Finished => self.ccxml_finished(key, now),
+            Up::Loaded => {
+                if let Some((parent, sessionid)) = self.ccxml_parent(key) {
+                    let _ = parent.send(Down::Input(Input::SessionCreated { sessionid }));
+                }
+            }
+            Up::Finished(ending) => self.ccxml_finished(key, *ending, now),
+            Up::Adopted { source, kind, from } => self.ccxml_moved(from, key, source, kind),
+            Up::AdoptFailed {
+                source,
+                from,
+                reason,
+            } => {
+                let to = self.ccxml.sessions.get(&key).map(|s| s.id.clone());
+                if let (Some(s), Some(session)) = (self.ccxml.sessions.get(&from), to) {
+                    s.input(Input::MoveFailed {
+                        source,
+                        session,
+                        reason,
+                    });
+                }
+            }
+            Up::Create {
+                id,
+                url,
+                values,
+                mailbox,
+            } => self.ccxml_create(id, url, values, None, *mailbox),
         }
     }
 
-    /// The session ended: its calls and dialogs end too.
-    fn ccxml_finished(&mut self, key: CallKey, now: Instant) {
+    /// `<move>` done: the connection (its SIP call, media and dialog) or the
+    /// dialog now belongs to session `to`; `from` gets `move.successful`.
+    fn ccxml_moved(&mut self, from: CallKey, to: CallKey, source: String, kind: SourceKind) {
+        match kind {
+            SourceKind::Connection => {
+                let conn = self
+                    .ccxml
+                    .sessions
+                    .get_mut(&from)
+                    .and_then(|s| s.conns.remove(&source));
+                if let Some(c) = conn {
+                    self.ccxml.by_sip.insert(c.sip, (to, source.clone()));
+                    if let Some((_, dialog_key)) = &c.dialog
+                        && let Some(entry) = self.ccxml.dialogs.get_mut(dialog_key)
+                    {
+                        entry.0 = to;
+                    }
+                    if let Some(s) = self.ccxml.sessions.get_mut(&to) {
+                        s.conns.insert(source.clone(), c);
+                    }
+                }
+            }
+            SourceKind::Dialog => {
+                for entry in self.ccxml.dialogs.values_mut() {
+                    if entry.0 == from && entry.1 == source {
+                        entry.0 = to;
+                    }
+                }
+            }
+        }
+        let to_id = self.ccxml.sessions.get(&to).map(|s| s.id.clone());
+        if let (Some(s), Some(session)) = (self.ccxml.sessions.get(&from), to_id) {
+            tracing::info!(session = %from, %source, to = %session, "moved");
+            s.input(Input::Moved { source, session });
+        }
+    }
+
+    /// A child session's parent mailbox and the child's id.
+    fn ccxml_parent(&self, key: CallKey) -> Option<(mpsc::UnboundedSender<Down>, String)> {
+        let s = self.ccxml.sessions.get(&key)?;
+        let parent = s.parent.as_deref()?;
+        let port = self.ccxml.ports.lock().ok()?.get(parent).cloned()?;
+        Some((port.down, s.id.clone()))
+    }
+
+    /// The session ended: its calls and dialogs end too, and its parent
+    /// hears of it (`ccxml.exit`, or `error.createccxml` if it never loaded).
+    fn ccxml_finished(&mut self, key: CallKey, ending: Ending, now: Instant) {
+        if let Some((parent, sessionid)) = self.ccxml_parent(key) {
+            let _ = parent.send(Down::Input(match ending.reason {
+                Some(reason) => Input::CreateFailed { sessionid, reason },
+                None => Input::ChildExit {
+                    sessionid,
+                    expr: ending.expr,
+                    values: ending.values,
+                },
+            }));
+        }
         let Some(mut s) = self.ccxml.sessions.remove(&key) else {
             return;
         };
+        if let Ok(mut ports) = self.ccxml.ports.lock() {
+            ports.remove(&s.id);
+        }
+        for (_, id) in s.conferences.drain() {
+            self.media.conference(ConferenceOp::Destroy(id));
+        }
         if let Some(c) = s.unbound.take() {
             let _ = self.ua.reject(c.sip, 480, now);
         }
@@ -443,6 +876,7 @@ impl Signalling {
             let _ = self.ua.hangup(c.sip, now);
             if let Some((_, dialog_key)) = c.dialog {
                 self.ccxml.dialogs.remove(&dialog_key);
+                self.ccxml.transfers.remove(&dialog_key);
                 if let Some(call) = self.calls.remove(&dialog_key) {
                     self.by_sip.remove(&call.sip);
                     let _ = call.events.send(CallEvent::Hangup);
@@ -515,7 +949,8 @@ impl Signalling {
                 };
                 match spec.src {
                     Some(src) => {
-                        s.prepared.insert(spec.dialog.clone(), src);
+                        s.prepared
+                            .insert(spec.dialog.clone(), with_values(src, &spec.values));
                         s.input(Input::DialogPrepared {
                             dialog: spec.dialog,
                         });
@@ -538,7 +973,7 @@ impl Signalling {
                         if let Some(call) = self.calls.get(&dialog_key) {
                             let _ = call.events.send(CallEvent::Hangup);
                         }
-                        self.ccxml_dialog_ended(dialog_key, Value::Null);
+                        self.ccxml_dialog_ended(dialog_key, Value::Null, false);
                     }
                     None => {
                         if let Some(s) = self.ccxml.sessions.get(&key) {
@@ -550,22 +985,48 @@ impl Signalling {
                     }
                 }
             }
-            Output::Join { id1, id2, .. } => {
+            Output::Join { id1, id2, duplex } => {
                 let m1 = self.ccxml_conn(key, &id1).and_then(|c| c.media);
                 let m2 = self.ccxml_conn(key, &id2).and_then(|c| c.media);
-                if let (Some(a), Some(b)) = (m1, m2) {
-                    self.media.stop_play(a);
-                    self.media.stop_play(b);
-                    self.media.bridge(a, b);
+                let conferences = self.ccxml.sessions.get(&key).map(|s| {
+                    (
+                        s.conferences.get(&id1).copied(),
+                        s.conferences.get(&id2).copied(),
+                    )
+                });
+                let full = duplex == Duplex::Full;
+                match (m1, m2, conferences) {
+                    (Some(a), Some(b), _) => {
+                        self.media.stop_play(a);
+                        self.media.stop_play(b);
+                        self.media.bridge(a, b);
+                    }
+                    // Half duplex: `id1` hears `id2` (§10.2.5).
+                    (Some(call), None, Some((_, Some(conference)))) => {
+                        self.ccxml_conference_join(conference, call, true, full);
+                    }
+                    (None, Some(call), Some((Some(conference), _))) => {
+                        self.ccxml_conference_join(conference, call, full, true);
+                    }
+                    _ => {
+                        tracing::info!(session = %key, %id1, %id2, "join without media to connect")
+                    }
                 }
                 if let Some(s) = self.ccxml.sessions.get(&key) {
                     s.input(Input::Joined { id1, id2 });
                 }
             }
             Output::Unjoin { id1, id2 } => {
+                let both_calls = [&id1, &id2]
+                    .iter()
+                    .all(|id| self.ccxml_conn(key, id).is_some());
                 for id in [&id1, &id2] {
                     if let Some(m) = self.ccxml_conn(key, id).and_then(|c| c.media) {
-                        self.media.unbridge(m);
+                        if both_calls {
+                            self.media.unbridge(m);
+                        } else {
+                            self.media.conference(ConferenceOp::Leave(m));
+                        }
                     }
                 }
                 if let Some(s) = self.ccxml.sessions.get(&key) {
@@ -573,13 +1034,20 @@ impl Signalling {
                 }
             }
             Output::CreateConference { conference, .. } => {
-                tracing::warn!(session = %key, %conference, "conferences have no mixer under vxp serve yet");
-                if let Some(s) = self.ccxml.sessions.get(&key) {
+                let id = ConferenceId(self.next_key);
+                self.next_key += 1;
+                self.media.conference(ConferenceOp::Create(id));
+                if let Some(s) = self.ccxml.sessions.get_mut(&key) {
+                    tracing::info!(session = %key, %conference, "conference created");
+                    s.conferences.insert(conference.clone(), id);
                     s.input(Input::ConferenceCreated { conference });
                 }
             }
             Output::DestroyConference { conference } => {
-                if let Some(s) = self.ccxml.sessions.get(&key) {
+                if let Some(s) = self.ccxml.sessions.get_mut(&key) {
+                    if let Some(id) = s.conferences.remove(&conference) {
+                        self.media.conference(ConferenceOp::Destroy(id));
+                    }
                     s.input(Input::ConferenceDestroyed { conference });
                 }
             }
@@ -587,10 +1055,28 @@ impl Signalling {
                 sendid,
                 targettype,
                 target,
+                name,
+                fields,
+            } if targettype == "dialog" => {
+                self.ccxml_send_to_dialog(key, sendid, &target, name, fields);
+            }
+            Output::SendEvent {
+                sendid,
+                targettype,
+                target,
+                name,
+                fields,
+            } if targettype == "ccxml" => {
+                self.ccxml_send_to_session(key, sendid, &target, name, fields);
+            }
+            Output::SendEvent {
+                sendid,
+                targettype,
+                target,
                 ..
             } => {
-                // basichttp sends are made by the worker; other targets are
-                // not reachable from here.
+                // basichttp sends are made by the worker; other target types
+                // are not offered.
                 if let Some(s) = self.ccxml.sessions.get(&key) {
                     s.input(Input::SendFailed {
                         sendid,
@@ -599,11 +1085,54 @@ impl Signalling {
                     });
                 }
             }
-            Output::CreateSession { sessionid, .. } => {
+            Output::CreateSession {
+                sessionid,
+                url,
+                values,
+            } => {
+                let parent = self.ccxml.sessions.get(&key).map(|s| s.id.clone());
+                self.ccxml_create(sessionid, url, values, parent, Mailbox::new());
+            }
+            Output::Move {
+                source,
+                session,
+                object,
+                event,
+            } => {
+                let port = self
+                    .ccxml
+                    .ports
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.get(&session).cloned());
+                let delivered = port.is_some_and(|port| {
+                    port.down
+                        .send(Down::Adopt {
+                            object: Box::new(object),
+                            event: event.map(Box::new),
+                            from: key,
+                        })
+                        .is_ok()
+                });
+                if !delivered && let Some(s) = self.ccxml.sessions.get(&key) {
+                    s.input(Input::MoveFailed {
+                        source,
+                        reason: format!("no session `{session}` runs here"),
+                        session,
+                    });
+                }
+            }
+            Output::Merge {
+                connection1,
+                connection2,
+                ..
+            } => {
+                tracing::info!(%connection1, %connection2, "<merge> is not offered by vxp serve");
                 if let Some(s) = self.ccxml.sessions.get(&key) {
-                    s.input(Input::CreateFailed {
-                        sessionid,
-                        reason: "createccxml is not offered by vxp serve".into(),
+                    s.input(Input::MergeFailed {
+                        connection1,
+                        connection2,
+                        reason: "merge is not offered by vxp serve".into(),
                     });
                 }
             }
@@ -614,6 +1143,25 @@ impl Signalling {
             | Output::Exit { .. }
             | Output::Ended { .. } => {}
         }
+    }
+
+    /// A connection into a conference's mix; a prompt playing to it stops.
+    fn ccxml_conference_join(
+        &mut self,
+        conference: ConferenceId,
+        call: CallMediaId,
+        hears: bool,
+        speaks: bool,
+    ) {
+        if hears {
+            self.media.stop_play(call);
+        }
+        self.media.conference(ConferenceOp::Join {
+            conference,
+            call,
+            hears,
+            speaks,
+        });
     }
 
     fn ccxml_conn(&self, key: CallKey, connection: &str) -> Option<&Conn> {
@@ -860,6 +1408,11 @@ impl Signalling {
         };
         let dialog_key = CallKey(media.0);
         c.dialog = Some((spec.dialog.clone(), dialog_key));
+        let src = if spec.prepared {
+            src
+        } else {
+            with_values(src, &spec.values)
+        };
         let mut config = vxp_interpreter::vxml::session::SessionConfig::new(src.clone());
         config.info = c.info.clone();
         let sip = c.sip;
@@ -923,7 +1476,7 @@ async fn run_session(
     config: SessionConfig,
     fetch: CallFetcher,
     fetcher: Fetcher,
-    mut down: mpsc::UnboundedReceiver<Down>,
+    (mut down, posted): (mpsc::UnboundedReceiver<Down>, Arc<AtomicUsize>),
     up: mpsc::UnboundedSender<(CallKey, Up)>,
     notes: broadcast::Sender<(CallKey, CallNote)>,
 ) {
@@ -936,7 +1489,15 @@ async fn run_session(
     let mut session = Session::new(config, Instant::now());
     let mut pending: Pending = FuturesUnordered::new();
     let mut how = "hangup".to_owned();
+    let mut ending = Ending::default();
+    let mut loaded = false;
     loop {
+        // `ccxml.created` reaches the parent before anything the new
+        // session's first transitions send it.
+        if !loaded && session.has_loaded() {
+            loaded = true;
+            let _ = up.send((key, Up::Loaded));
+        }
         while let Some(out) = session.poll_output() {
             match out {
                 Output::Fetch(req) => {
@@ -976,10 +1537,17 @@ async fn run_session(
                         fields,
                     )));
                 }
-                Output::Exit { expr, .. } => how = format!("exit {expr}"),
+                Output::Exit { expr, values, .. } => {
+                    how = format!("exit {expr}");
+                    ending.expr = expr;
+                    ending.values = values;
+                }
                 Output::Ended { event, reason, .. } => {
                     tracing::warn!(%event, %reason, "the CCXML session ended");
                     how = event;
+                    if !session.has_loaded() {
+                        ending.reason = Some(reason);
+                    }
                 }
                 other => {
                     let _ = up.send((key, Up::Output(Box::new(other))));
@@ -1000,6 +1568,19 @@ async fn run_session(
                         session.handle_input(Input::Alerting { connection, remote, local, headers }, now);
                     }
                     Some(Down::Input(input)) => session.handle_input(input, now),
+                    Some(Down::Posted(input)) => {
+                        posted.fetch_sub(1, Ordering::AcqRel);
+                        session.handle_input(input, now);
+                    }
+                    Some(Down::Adopt { object, event, from }) => {
+                        let source = object.id.clone();
+                        let kind = object.kind;
+                        let answer = match session.handle_adopt(*object, event.map(|e| *e), now) {
+                            Ok(()) => Up::Adopted { source, kind, from },
+                            Err(err) => Up::AdoptFailed { source, from, reason: err.to_string() },
+                        };
+                        let _ = up.send((key, answer));
+                    }
                     None => break,
                 }
             }
@@ -1019,8 +1600,19 @@ async fn run_session(
             }
         }
     }
+    // basichttp events the session sent last still go out (each is bounded
+    // by the fetcher's timeout).
+    while let Some(done) = pending.next().await {
+        if let Done::Sent {
+            failed: Some(reason),
+            ..
+        } = done
+        {
+            tracing::info!(%reason, "a last basichttp event was not delivered");
+        }
+    }
     note(CallNote::Ended { how });
-    let _ = up.send((key, Up::Finished));
+    let _ = up.send((key, Up::Finished(Box::new(ending))));
 }
 
 /// `<send targettype="basichttp">` (Appendix K): a form POST of `sessionid`,
@@ -1056,6 +1648,60 @@ async fn post_event(
     Done::Sent { sendid, failed }
 }
 
+/// The outcome a `<send targettype="dialog">` reports for the transfer a
+/// dialog waits on: `connection.disconnect.transfer` (the caller went to the
+/// destination), or `dialog.transfer.complete` with a `results` field
+/// holding a VoiceXML 2.1 §2.3.7.2 result (`busy`, `noanswer`,
+/// `far_end_disconnect`, ..., or `transferred`). Other events are not
+/// outcomes.
+fn transfer_outcome(name: &str, fields: &Map<String, Value>) -> Option<TransferResult> {
+    match name {
+        "connection.disconnect.transfer" => Some(TransferResult::Transferred),
+        "dialog.transfer.complete" => {
+            let status = match fields.get("results") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => "unknown".to_owned(),
+                Some(other) => other.to_string(),
+            };
+            Some(if status == "transferred" {
+                TransferResult::Transferred
+            } else {
+                TransferResult::Completed {
+                    status,
+                    duration: std::time::Duration::ZERO,
+                }
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The dialog's URL with the `<dialogstart>`/`<dialogprepare>` namelist
+/// values added as query parameters (strings as they are, other values as
+/// JSON), so the application server that serves the dialog gets them with
+/// the first request.
+fn with_values(mut src: Url, values: &Map<String, Value>) -> Url {
+    if !values.is_empty() {
+        let mut query = src.query_pairs_mut();
+        for (name, value) in values {
+            match value {
+                Value::String(text) => query.append_pair(name, text),
+                other => query.append_pair(name, &other.to_string()),
+            };
+        }
+    }
+    src
+}
+
+/// The `type` of `dialog.transfer` (CCXML 1.0 Appendix D).
+fn transfer_type_name(kind: TransferType) -> &'static str {
+    match kind {
+        TransferType::Blind => "blind",
+        TransferType::Bridge => "bridge",
+        TransferType::Consultation => "consultation",
+    }
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
@@ -1081,5 +1727,102 @@ mod tests {
         routing.ccxml.insert("7000".into());
         assert!(is_ccxml(&php, &req("7000"), &routing));
         assert!(!is_ccxml(&php, &req("7001"), &routing));
+    }
+
+    #[test]
+    fn dialog_namelist_values_go_into_the_dialog_url() {
+        let src = Url::parse("http://h/menu.vxml?lang=en").expect("literal");
+        let mut values = Map::new();
+        values.insert("reason".into(), Value::String("a b&c".into()));
+        values.insert("n".into(), serde_json::json!(3));
+        values.insert("o".into(), serde_json::json!({"k": true}));
+        let url = with_values(src.clone(), &values);
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("lang", "en"),
+                ("n", "3"),
+                ("o", "{\"k\":true}"),
+                ("reason", "a b&c")
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        assert_eq!(with_values(src.clone(), &Map::new()), src);
+    }
+
+    #[test]
+    fn the_page_reports_a_transfer_outcome_by_event_name() {
+        let results = |v: Value| {
+            let mut m = Map::new();
+            m.insert("results".into(), v);
+            m
+        };
+        assert_eq!(
+            transfer_outcome("connection.disconnect.transfer", &Map::new()),
+            Some(TransferResult::Transferred)
+        );
+        assert_eq!(
+            transfer_outcome("dialog.transfer.complete", &results("busy".into())),
+            Some(TransferResult::Completed {
+                status: "busy".into(),
+                duration: std::time::Duration::ZERO
+            })
+        );
+        assert_eq!(
+            transfer_outcome("dialog.transfer.complete", &results("transferred".into())),
+            Some(TransferResult::Transferred)
+        );
+        assert!(matches!(
+            transfer_outcome("dialog.transfer.complete", &Map::new()),
+            Some(TransferResult::Completed { status, .. }) if status == "unknown"
+        ));
+        assert_eq!(transfer_outcome("app.hello", &Map::new()), None);
+        assert_eq!(
+            transfer_type_name(TransferType::Consultation),
+            "consultation"
+        );
+    }
+
+    #[test]
+    fn http_events_reach_a_registered_session_and_are_bounded() {
+        let mut calls = CcxmlCalls::new();
+        let host = calls.http_host(None);
+        let mut up = calls.take_receiver(mpsc::unbounded_channel().0);
+        let id = host.start_session(Url::parse("http://h/a.ccxml").expect("literal"), Map::new());
+        let Ok((
+            _,
+            Up::Create {
+                id: created,
+                mut mailbox,
+                ..
+            },
+        )) = up.try_recv()
+        else {
+            panic!("createsession asks the signalling task for the session");
+        };
+        assert_eq!(created, id);
+        assert_eq!(
+            host.send_event("nobody", "x".into(), Map::new()),
+            Err(Delivery::NoSession)
+        );
+        for _ in 0..MAX_PENDING_EVENTS {
+            host.send_event(&id, "app.ping".into(), Map::new())
+                .expect("room for the event");
+        }
+        assert_eq!(
+            host.send_event(&id, "app.ping".into(), Map::new()),
+            Err(Delivery::Busy)
+        );
+        let Ok(Down::Posted(Input::External {
+            name, sourcetype, ..
+        })) = mailbox.rx.try_recv()
+        else {
+            panic!("the event waits in the session's mailbox");
+        };
+        assert_eq!(
+            (name.as_str(), sourcetype.as_str()),
+            ("app.ping", "basichttp")
+        );
     }
 }

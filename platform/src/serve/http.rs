@@ -24,8 +24,33 @@ pub async fn bind(
     impl std::future::Future<Output = std::io::Result<()>>,
 )> {
     let listener = TcpListener::bind(addr).await?;
+    serve_on_listener(listener, root, Router::new())
+}
+
+/// Serves the folder and `routes` (the CCXML HTTP interfaces) on a bound
+/// listener.
+pub async fn serve_on(
+    listener: std::net::TcpListener,
+    root: PathBuf,
+    routes: Router,
+) -> std::io::Result<(
+    SocketAddr,
+    impl std::future::Future<Output = std::io::Result<()>>,
+)> {
+    listener.set_nonblocking(true)?;
+    serve_on_listener(TcpListener::from_std(listener)?, root, routes)
+}
+
+fn serve_on_listener(
+    listener: TcpListener,
+    root: PathBuf,
+    routes: Router,
+) -> std::io::Result<(
+    SocketAddr,
+    impl std::future::Future<Output = std::io::Result<()>>,
+)> {
     let bound = listener.local_addr()?;
-    let router = app(&root);
+    let router = routes.merge(app(&root));
     Ok((bound, async move { axum::serve(listener, router).await }))
 }
 

@@ -124,8 +124,19 @@ impl RunningServer {
 /// Starts the server on the current tokio runtime (multi-threaded).
 pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     let mut tasks = Vec::new();
+    let mut ccxml = ccxml::CcxmlCalls::new();
     let (http, base) = if config.http.enabled {
-        let (addr, server) = http::bind(config.http.listen, config.http.root.clone())
+        let listener =
+            std::net::TcpListener::bind(config.http.listen).map_err(|source| ServeError::Bind {
+                what: "HTTP",
+                addr: config.http.listen,
+                source,
+            })?;
+        let basichttp = listener.local_addr().ok().and_then(|a| {
+            Url::parse(&format!("http://{a}{}", crate::ccxml_http::BASICHTTP_PATH)).ok()
+        });
+        let routes = crate::ccxml_http::router(Arc::new(ccxml.http_host(basichttp)));
+        let (addr, server) = http::serve_on(listener, config.http.root.clone(), routes)
             .await
             .map_err(|source| ServeError::Bind {
                 what: "HTTP",
@@ -225,7 +236,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         dns,
         located_tx,
         located: Some(located),
-        ccxml: ccxml::CcxmlCalls::new(),
+        ccxml,
         config,
     };
     tasks.push(tokio::spawn(signalling.run(media_events, stop_rx)));
@@ -867,9 +878,10 @@ impl Signalling {
                     );
                 }
             }
+            CallAction::Transfer(req) if self.ccxml_dialog_transfer(key, &req) => {}
             CallAction::Transfer(req) => self.transfer(key, &req, now).await,
             CallAction::Hangup { values, how } => {
-                if self.ccxml_dialog_ended(key, values) {
+                if self.ccxml_dialog_ended(key, values, how == SessionEnd::Disconnect) {
                     return;
                 }
                 if let Some(Transferring::Bridge(leg)) =

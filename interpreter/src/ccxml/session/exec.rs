@@ -440,17 +440,42 @@ impl Session {
                     [("sendid", Value::String(id))],
                 ));
             }
-            ActionKind::Move { .. } => {
-                return Err(at.raise(
-                    "error.notallowed",
-                    "moving an event source to another session is not supported",
-                ));
+            ActionKind::Move {
+                source,
+                event,
+                sessionid,
+            } => {
+                let session = self.eval_string(at, sessionid)?;
+                let (id, event) = match (source, event) {
+                    (Some(source), _) => (self.eval_string(at, source)?, None),
+                    (None, Some(event)) => {
+                        let value = self.eval(at, event)?;
+                        let ev = moved_event(value)
+                            .ok_or_else(|| at.semantic("`event` is not an event object"))?;
+                        let id = event_source(&ev).ok_or_else(|| {
+                            at.semantic(format!(
+                                "event `{}` has no connection or dialog source",
+                                ev.name
+                            ))
+                        })?;
+                        (id, Some(ev))
+                    }
+                    (None, None) => return Err(at.semantic("<move> names no source")),
+                };
+                self.start_move(at.tag, at.pos, id, session, event)?;
             }
-            ActionKind::Merge { .. } => {
-                return Err(at.raise(
-                    "error.notallowed",
-                    "<merge> is not supported by this platform",
-                ));
+            ActionKind::Merge {
+                connectionid1,
+                connectionid2,
+                hints,
+            } => {
+                let c1 = self.eval_string(at, connectionid1)?;
+                let c2 = self.eval_string(at, connectionid2)?;
+                let hints = match hints {
+                    Some(h) => self.eval(at, h)?,
+                    None => Value::Null,
+                };
+                self.start_merge(at.tag, at.pos, c1, c2, hints)?;
             }
             ActionKind::Accept {
                 connectionid,
@@ -916,6 +941,34 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// The event a `<move event>` expression gave (an `event$` object): its
+/// name and fields, without the live `connection`/`dialog`/`conference`
+/// objects, which the receiving session sets again from its own.
+fn moved_event(value: Value) -> Option<Event> {
+    let Value::Object(mut fields) = value else {
+        return None;
+    };
+    let name = match fields.remove("name") {
+        Some(Value::String(n)) if !n.is_empty() => n,
+        _ => return None,
+    };
+    for live in ["connection", "dialog", "conference"] {
+        fields.remove(live);
+    }
+    Some(Event { name, fields })
+}
+
+/// The connection or dialog an event comes from: the dialog for `dialog.*`
+/// events, else the connection, else whichever the event names.
+fn event_source(ev: &Event) -> Option<String> {
+    let order = if ev.name.starts_with("dialog.") {
+        ["dialogid", "connectionid"]
+    } else {
+        ["connectionid", "dialogid"]
+    };
+    order.iter().find_map(|k| ev.field(k)).map(str::to_owned)
 }
 
 /// A namelist value as request text: strings as they are, anything else as JSON.

@@ -22,9 +22,11 @@
 //! Delayed `<send>`s are timers answered through [`Session::handle_timeout`].
 //!
 //! Module map: `exec` runs executable content, `objects` keeps connections,
-//! dialogs, conferences and the join graph.
+//! dialogs, conferences and the join graph, `handoff` moves event sources
+//! between sessions (`<move>`) and merges connections (`<merge>`).
 
 mod exec;
+mod handoff;
 mod objects;
 
 #[cfg(test)]
@@ -38,12 +40,14 @@ use boa_engine::{JsObject, JsValue, js_string};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::io::{Event, FetchId, FetchResult, Input, Output};
+use super::io::{Event, FetchId, FetchResult, Input, MovedSource, Output};
 use super::model::{Document, Duplex, Pos};
 use crate::script::{Scope, ScriptHost, ScriptLimits};
 use crate::vxml::session::{FetchRequest, Method, ResourceKind, SourceLoc};
 
 use objects::{Conference, Conn, ConnState, Dialog, DialogState, Objects};
+
+pub use handoff::AdoptError;
 
 /// How the session was started (`session.startupmode`, §11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +191,9 @@ pub struct Session {
     call_joins: HashMap<String, (String, String, Duplex)>,
     /// Children started by `<createccxml>`.
     children: Vec<String>,
+    /// Sources handed to another session by `<move>` and not yet
+    /// confirmed, kept to give them back if the move fails.
+    moving: HashMap<String, MovedSource>,
     next_id: u64,
     counters: HashMap<&'static str, u64>,
     now: Instant,
@@ -256,6 +263,7 @@ impl Session {
             pending_joins: HashMap::new(),
             call_joins: HashMap::new(),
             children: Vec::new(),
+            moving: HashMap::new(),
             next_id: 0,
             counters: HashMap::new(),
             now,
@@ -677,6 +685,21 @@ impl Session {
                     ],
                 ));
             }
+            Input::Moved { source, session } => self.moved(source, session),
+            Input::MoveFailed {
+                source,
+                session,
+                reason,
+            } => self.move_failed(source, session, reason),
+            Input::Merged {
+                connection1,
+                connection2,
+            } => self.merged(&connection1, &connection2),
+            Input::MergeFailed {
+                connection1,
+                connection2,
+                reason,
+            } => self.merge_failed(&connection1, &connection2, &reason),
             Input::Kill {
                 unconditional,
                 reason,
@@ -882,7 +905,10 @@ impl Session {
         let name = event.name.as_str();
         if matches!(
             name,
-            "connection.disconnected" | "connection.failed" | "connection.redirected"
+            "connection.disconnected"
+                | "connection.failed"
+                | "connection.redirected"
+                | "connection.merged"
         ) && let Some(id) = event.field("connectionid")
             && self
                 .objects
@@ -954,11 +980,18 @@ impl Session {
         });
     }
 
-    /// A new id: `prefix` and a counter of its own, so ids read `c1`, `d1`, `conf1`.
+    /// A new id: `prefix` and a counter of its own, so ids read `c1`, `d1`,
+    /// `conf1`; an id a source moved in from another session already holds
+    /// is skipped.
     fn fresh(&mut self, prefix: &'static str) -> String {
-        let n = self.counters.entry(prefix).or_insert(0);
-        *n += 1;
-        format!("{prefix}{n}")
+        loop {
+            let n = self.counters.entry(prefix).or_insert(0);
+            *n += 1;
+            let id = format!("{prefix}{n}");
+            if !self.objects.exists(&id) && !self.moving.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     /// Adds the fields every event carries (§9): `eventid`, `eventsource`,

@@ -37,6 +37,19 @@ impl ConnState {
             ConnState::Disconnected => "DISCONNECTED",
         }
     }
+
+    /// The state named `name` (as [`ConnState::name`] spells it).
+    pub(super) fn from_name(name: &str) -> Option<ConnState> {
+        [
+            ConnState::Alerting,
+            ConnState::Progressing,
+            ConnState::Connected,
+            ConnState::Failed,
+            ConnState::Disconnected,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
 }
 
 /// One connection and its ECMAScript mirror.
@@ -68,6 +81,19 @@ impl DialogState {
             DialogState::Started => "STARTED",
             DialogState::Terminating => "TERMINATING",
         }
+    }
+
+    /// The state named `name` (as [`DialogState::name`] spells it).
+    pub(super) fn from_name(name: &str) -> Option<DialogState> {
+        [
+            DialogState::Preparing,
+            DialogState::Prepared,
+            DialogState::Starting,
+            DialogState::Started,
+            DialogState::Terminating,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 }
 
@@ -139,6 +165,11 @@ impl Objects {
         self.edges
             .iter()
             .any(|(f, t)| (f == id1 && t == id2) || (f == id2 && t == id1))
+    }
+
+    /// Whether `id` hears or is heard by anything.
+    pub fn has_media(&self, id: &str) -> bool {
+        self.edges.iter().any(|(f, t)| f == id || t == id)
     }
 
     /// Drops every edge touching `id` (it disconnected, exited or was destroyed).

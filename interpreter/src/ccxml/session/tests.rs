@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::*;
-use crate::ccxml::io::{FetchResult, Fetched, Input, Output};
+use crate::ccxml::io::{Event, FetchResult, Fetched, Input, MovedSource, Output, SourceKind};
 
 struct Harness {
     s: Session,
@@ -27,9 +27,13 @@ fn doc(body: &str) -> String {
 
 impl Harness {
     fn new(src: &str) -> Harness {
+        Harness::with_id("s1", src)
+    }
+
+    fn with_id(id: &str, src: &str) -> Harness {
         let now = Instant::now();
         let url = Url::parse("http://app.example/main.ccxml").expect("valid URL");
-        let s = Session::new(SessionConfig::new("s1", url), now);
+        let s = Session::new(SessionConfig::new(id, url), now);
         let mut h = Harness {
             s,
             now,
@@ -756,4 +760,303 @@ fn has_loaded_tells_a_started_session_from_one_whose_document_failed() {
     let h = Harness::new("<ccxml");
     assert!(!h.s.has_loaded());
     assert!(h.s.is_finished());
+}
+
+/// The `<move>` request a harness's session made, if any.
+fn move_request(h: &Harness) -> Option<(String, String, MovedSource, Option<Event>)> {
+    h.outs.iter().find_map(|o| match o {
+        Output::Move {
+            source,
+            session,
+            object,
+            event,
+        } => Some((
+            source.clone(),
+            session.clone(),
+            object.clone(),
+            event.clone(),
+        )),
+        _ => None,
+    })
+}
+
+#[test]
+fn move_hands_a_connection_with_its_state_to_another_session() {
+    let mut a = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected">
+    <move source="event$.connectionid" sessionid="'s2'"/>
+    <log expr="typeof session.connections[event$.connectionid]"/>
+  </transition>
+  <transition event="move.successful"><exit expr="event$.sourceid + '>' + event$.sessionid"/></transition>
+</eventprocessor>"#));
+    let mut b = Harness::with_id(
+        "s2",
+        &doc(r#"<eventprocessor>
+  <transition event="connection.disconnected">
+    <log expr="event$.connection.state + ' ' + event$.connection.remote"/>
+    <exit/>
+  </transition>
+</eventprocessor>"#),
+    );
+    let c = a.inbound();
+    a.input(Input::Connected {
+        connection: c.clone(),
+    });
+    assert_eq!(
+        a.logs(),
+        vec!["undefined"],
+        "the source left session.connections"
+    );
+    let (source, session, object, event) = move_request(&a).expect("a move request");
+    assert_eq!((source.as_str(), session.as_str()), (c.as_str(), "s2"));
+    assert_eq!(object.kind, SourceKind::Connection);
+    assert_eq!(object.state, "CONNECTED");
+    assert_eq!(
+        object.properties.get("remote"),
+        Some(&json!("sip:alice@example.com"))
+    );
+    assert_eq!(event, None);
+
+    b.s.handle_adopt(object, None, b.now).expect("adopted");
+    assert_eq!(b.s.new_connection_id(), "c2", "ids skip the adopted c1");
+    b.input(Input::Disconnected {
+        connection: c.clone(),
+        reason: "hangup".into(),
+        trigger: "remote".into(),
+    });
+    assert_eq!(b.logs(), vec!["DISCONNECTED sip:alice@example.com"]);
+
+    a.input(Input::Moved { source, session });
+    assert_eq!(a.exit(), Some(json!(format!("{c}>s2"))));
+    a.input(Input::Disconnected {
+        connection: c,
+        reason: "hangup".into(),
+        trigger: "remote".into(),
+    });
+    assert!(a.outs.iter().any(
+        |o| matches!(o, Output::Dropped { name, .. } if name == "connection.disconnected")
+            || a.s.is_finished()
+    ));
+}
+
+#[test]
+fn move_with_an_event_delivers_it_to_the_receiving_session() {
+    let mut a = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><move event="event$" sessionid="'s2'"/></transition>
+</eventprocessor>"#));
+    let mut b = Harness::with_id(
+        "s2",
+        &doc(r#"<eventprocessor>
+  <transition event="connection.alerting">
+    <log expr="event$.connectionid + ' ' + event$.connection.state + ' ' + session.connections[event$.connectionid].local"/>
+    <accept/>
+  </transition>
+</eventprocessor>"#),
+    );
+    let c = a.inbound();
+    let (source, _, object, event) = move_request(&a).expect("a move request");
+    assert_eq!(source, c);
+    let event = event.expect("the event moves along");
+    assert_eq!(event.name, "connection.alerting");
+    assert_eq!(event.field("connectionid"), Some(c.as_str()));
+    assert!(!event.fields.contains_key("connection"));
+    b.s.handle_adopt(object, Some(event), b.now)
+        .expect("adopted");
+    b.drain();
+    assert_eq!(b.logs(), vec![format!("{c} ALERTING sip:1000@vxp.example")]);
+    assert!(
+        b.outs
+            .iter()
+            .any(|o| matches!(o, Output::AcceptCall { connection, .. } if *connection == c))
+    );
+}
+
+#[test]
+fn a_failed_move_gives_the_source_back_with_error_move() {
+    let mut a = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><move source="event$.connectionid" sessionid="'nowhere'"/></transition>
+  <transition event="error.move">
+    <exit expr="event$.sourceid + ' ' + session.connections[event$.sourceid].state + ' ' + event$.reason"/>
+  </transition>
+</eventprocessor>"#));
+    let c = a.inbound();
+    let (source, session, _, _) = move_request(&a).expect("a move request");
+    a.input(Input::MoveFailed {
+        source,
+        session,
+        reason: "no such session".into(),
+    });
+    assert_eq!(
+        a.exit(),
+        Some(json!(format!("{c} ALERTING no such session")))
+    );
+}
+
+#[test]
+fn joined_sources_and_bad_targets_cannot_move() {
+    let mut h = Harness::new(&doc(r#"<var name="errs" expr="''"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected">
+    <dialogstart src="'menu.vxml'" connectionid="event$.connectionid"/>
+    <move source="event$.connectionid" sessionid="'s2'"/>
+  </transition>
+  <transition event="error.notallowed">
+    <assign name="errs" expr="errs + event$.name + ';'"/>
+    <move source="'c9'" sessionid="'s2'"/>
+  </transition>
+  <transition event="error.semantic" cond="errs.indexOf('move') &lt; 0">
+    <assign name="errs" expr="errs + event$.tagname + ';'"/>
+    <move source="'c1'" sessionid="session.id"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="errs + 'self'"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected { connection: c });
+    assert_eq!(
+        h.exit(),
+        Some(json!("error.notallowed;move;self")),
+        "{:?}",
+        h.events()
+    );
+    assert!(move_request(&h).is_none());
+}
+
+#[test]
+fn adopting_refuses_an_id_in_use_and_a_finished_session() {
+    let mut b = Harness::with_id("s2", &doc("<eventprocessor/>"));
+    let c = b.inbound();
+    let object = MovedSource {
+        id: c.clone(),
+        kind: SourceKind::Connection,
+        state: "CONNECTED".into(),
+        properties: serde_json::Map::new(),
+    };
+    assert_eq!(
+        b.s.handle_adopt(object.clone(), None, b.now),
+        Err(AdoptError::IdInUse(c))
+    );
+    let bad = MovedSource {
+        id: "x9".into(),
+        state: "RINGING".into(),
+        ..object.clone()
+    };
+    assert!(matches!(
+        b.s.handle_adopt(bad, None, b.now),
+        Err(AdoptError::BadState { .. })
+    ));
+    b.input(Input::Kill {
+        unconditional: true,
+        reason: "test".into(),
+    });
+    assert_eq!(
+        b.s.handle_adopt(
+            MovedSource {
+                id: "x1".into(),
+                ..object
+            },
+            None,
+            b.now
+        ),
+        Err(AdoptError::Finished)
+    );
+}
+
+#[test]
+fn merge_ends_both_connections_or_fails_leaving_them() {
+    let src = doc(r#"<var name="out"/><var name="n" expr="0"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected" cond="out == undefined">
+    <createcall dest="'tel:+1555'" connectionid="out"/>
+  </transition>
+  <transition event="connection.connected">
+    <merge connectionid1="session.connections['c1'].connectionid" connectionid2="out" hints="({a: 1})"/>
+  </transition>
+  <transition event="connection.merged">
+    <assign name="n" expr="n + 1"/>
+    <log expr="event$.connectionid + '+' + event$.mergeid + ' ' + event$.connection.state"/>
+  </transition>
+  <transition event="connection.merge.failed">
+    <exit expr="event$.id1 + ' ' + event$.id2 + ' ' + session.connections[event$.id1].state + ' ' + session.connections[event$.id2].state + ' ' + event$.reason"/>
+  </transition>
+  <transition event="test.count"><exit expr="n + ' ' + Object.keys(session.connections).length"/></transition>
+</eventprocessor>"#);
+    for fail in [false, true] {
+        let mut h = Harness::new(&src);
+        let c = h.inbound();
+        h.input(Input::Connected { connection: c });
+        h.input(Input::Progressing {
+            connection: "c2".into(),
+        });
+        h.input(Input::Connected {
+            connection: "c2".into(),
+        });
+        let (c1, c2, hints) = h
+            .outs
+            .iter()
+            .find_map(|o| match o {
+                Output::Merge {
+                    connection1,
+                    connection2,
+                    hints,
+                } => Some((connection1.clone(), connection2.clone(), hints.clone())),
+                _ => None,
+            })
+            .expect("a merge request");
+        assert_eq!(
+            (c1.as_str(), c2.as_str(), hints),
+            ("c1", "c2", json!({"a": 1}))
+        );
+        if fail {
+            h.input(Input::MergeFailed {
+                connection1: c1,
+                connection2: c2,
+                reason: "refused".into(),
+            });
+            assert_eq!(h.exit(), Some(json!("c1 c2 CONNECTED CONNECTED refused")));
+        } else {
+            h.input(Input::Merged {
+                connection1: c1,
+                connection2: c2,
+            });
+            assert_eq!(h.logs(), vec!["c1+c2 DISCONNECTED", "c2+c1 DISCONNECTED"]);
+            h.input(Input::External {
+                name: "test.count".into(),
+                fields: serde_json::Map::new(),
+                source: "t".into(),
+                sourcetype: "basichttp".into(),
+            });
+            assert_eq!(h.exit(), Some(json!("2 0")), "both left the session");
+        }
+    }
+}
+
+#[test]
+fn merge_needs_two_distinct_connected_connections() {
+    let mut h = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><merge connectionid1="event$.connectionid" connectionid2="'c7'"/></transition>
+  <transition event="error.semantic"><exit expr="event$.tagname + ': ' + event$.reason"/></transition>
+</eventprocessor>"#));
+    h.inbound();
+    let v = h.exit().expect("exit");
+    assert!(v.as_str().is_some_and(|s| s.starts_with("merge: ")), "{v}");
+}
+
+#[test]
+fn move_needs_exactly_one_of_source_and_event() {
+    let url = Url::parse("http://app.example/m.ccxml").expect("valid URL");
+    for attrs in [
+        r#"sessionid="'s2'""#,
+        r#"source="'c1'" event="event$" sessionid="'s2'""#,
+    ] {
+        let src = doc(&format!(
+            r#"<eventprocessor><transition event="ccxml.loaded"><move {attrs}/></transition></eventprocessor>"#
+        ));
+        assert!(
+            crate::ccxml::compile(src.as_bytes(), &url).is_err(),
+            "{attrs}"
+        );
+    }
 }
