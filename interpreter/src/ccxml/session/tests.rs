@@ -979,7 +979,7 @@ fn merge_ends_both_connections_or_fails_leaving_them() {
     <log expr="event$.connectionid + '+' + event$.mergeid + ' ' + event$.connection.state"/>
   </transition>
   <transition event="connection.merge.failed">
-    <exit expr="event$.id1 + ' ' + event$.id2 + ' ' + session.connections[event$.id1].state + ' ' + session.connections[event$.id2].state + ' ' + event$.reason"/>
+    <exit expr="event$.connectionid1 + ' ' + event$.id2 + ' ' + session.connections[event$.id1].state + ' ' + session.connections[event$.id2].state + ' ' + event$.reason"/>
   </transition>
   <transition event="test.count"><exit expr="n + ' ' + Object.keys(session.connections).length"/></transition>
 </eventprocessor>"#);
