@@ -351,8 +351,10 @@ impl Session {
     }
 
     /// The merge failed: both connections stay as they were and one
-    /// `connection.merge.failed` names them (`id1`, `id2`; `connectionid`
-    /// is the first, so `event$.connection` shows it).
+    /// `connection.merge.failed` names them, as `connectionid1` and
+    /// `connectionid2` (the Recommendation's field names) and as `id1` and
+    /// `id2` (the names deployed applications read); `connectionid` is the
+    /// first, so `event$.connection` shows it.
     pub(super) fn merge_failed(&mut self, connection1: &str, connection2: &str, reason: &str) {
         let mut known = false;
         for id in [connection1, connection2] {
@@ -368,6 +370,8 @@ impl Session {
             "connection.merge.failed",
             [
                 ("connectionid", Value::String(connection1.to_owned())),
+                ("connectionid1", Value::String(connection1.to_owned())),
+                ("connectionid2", Value::String(connection2.to_owned())),
                 ("id1", Value::String(connection1.to_owned())),
                 ("id2", Value::String(connection2.to_owned())),
                 ("reason", Value::String(reason.to_owned())),

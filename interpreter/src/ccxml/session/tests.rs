@@ -979,7 +979,7 @@ fn merge_ends_both_connections_or_fails_leaving_them() {
     <log expr="event$.connectionid + '+' + event$.mergeid + ' ' + event$.connection.state"/>
   </transition>
   <transition event="connection.merge.failed">
-    <exit expr="event$.id1 + ' ' + event$.id2 + ' ' + session.connections[event$.id1].state + ' ' + session.connections[event$.id2].state + ' ' + event$.reason"/>
+    <exit expr="event$.connectionid1 + ' ' + event$.id2 + ' ' + session.connections[event$.id1].state + ' ' + session.connections[event$.id2].state + ' ' + event$.reason"/>
   </transition>
   <transition event="test.count"><exit expr="n + ' ' + Object.keys(session.connections).length"/></transition>
 </eventprocessor>"#);
@@ -1059,4 +1059,50 @@ fn move_needs_exactly_one_of_source_and_event() {
             "{attrs}"
         );
     }
+}
+
+#[test]
+fn a_prepared_dialog_moves_with_its_state_and_src() {
+    let mut a = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="ccxml.loaded"><dialogprepare src="'menu.vxml'"/></transition>
+  <transition event="dialog.prepared">
+    <move source="event$.dialogid" sessionid="'s2'"/>
+    <log expr="typeof session.dialogs[event$.dialogid]"/>
+  </transition>
+</eventprocessor>"#));
+    let mut b = Harness::with_id(
+        "s2",
+        &doc(r#"<eventprocessor>
+  <transition event="test.show">
+    <log expr="session.dialogs['d1'].state + ' ' + session.dialogs['d1'].src + ' ' + session.dialogs['d1'].type"/>
+  </transition>
+</eventprocessor>"#),
+    );
+    let d = a
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::PrepareDialog(spec) => Some(spec.dialog.clone()),
+            _ => None,
+        })
+        .expect("a dialog is prepared");
+    a.input(Input::DialogPrepared { dialog: d.clone() });
+    assert_eq!(a.logs(), vec!["undefined"]);
+    let (source, _, object, _) = move_request(&a).expect("a move request");
+    assert_eq!(source, d);
+    assert_eq!(
+        (object.kind, object.state.as_str()),
+        (SourceKind::Dialog, "PREPARED")
+    );
+    b.s.handle_adopt(object, None, b.now).expect("adopted");
+    b.input(Input::External {
+        name: "test.show".into(),
+        fields: serde_json::Map::new(),
+        source: "t".into(),
+        sourcetype: "basichttp".into(),
+    });
+    assert_eq!(
+        b.logs(),
+        vec!["PREPARED http://app.example/menu.vxml application/voicexml+xml"]
+    );
 }
