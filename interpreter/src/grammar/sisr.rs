@@ -17,6 +17,12 @@
 //!
 //! A rule in which no tag ran has the text it matched as its value (SISR
 //! §7.1); `semantics/1.0-literals` tags make their text the rule's value.
+//!
+//! Before any of that, a parse whose tags all have the common forms
+//! (`out = "x"`, `out.a = 5`, `out.p = rules.R`, `out = rules.latest()`,
+//! `out.said = meta.current().text`, …) is evaluated natively by the `fast`
+//! module, which gives the same value without running ECMAScript; any other
+//! tag sends the whole parse to the script.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -25,6 +31,8 @@ use boa_engine::object::builtins::JsArray;
 use boa_engine::{Context, JsObject, JsValue, Source, js_string};
 
 use super::matcher::ParseNode;
+
+mod fast;
 
 /// A tag script failed; the interpreter raises `error.semantic`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -84,6 +92,15 @@ pub(crate) fn interpret(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue,
         // Without any tag every rule's value is its text: no script to run.
         return Ok(JsValue::from(js_string!(parse.text().as_str())));
     }
+    if let Some(v) = fast::interpret(parse, ctx) {
+        return Ok(v);
+    }
+    interpret_script(parse, ctx)
+}
+
+/// Evaluates the tags of `parse` by running the generated script, whatever
+/// their forms.
+fn interpret_script(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue, SemanticError> {
     let mut program = String::from("(function (__rules, __meta, __t) {\n\"use strict\";\n");
     let mut texts = Vec::new();
     let mut next = 0usize;
@@ -99,6 +116,37 @@ pub(crate) fn interpret(parse: &ParseNode, ctx: &mut Context) -> Result<JsValue,
     let result = run(&mut cache, program, texts, ctx);
     ctx.insert_data(cache);
     result
+}
+
+impl super::Grammar {
+    /// Prepares `ctx` to interpret this grammar's parses (SISR §2): when
+    /// some `semantics/1.0` tag is not a form [`interpret`] evaluates
+    /// natively, the script prelude is compiled now, so the first
+    /// recognition only compiles the structure it met. Runs nothing and
+    /// changes no scope. Returns whether the grammar has such a tag.
+    pub fn prewarm_semantics(&self, ctx: &mut Context) -> bool {
+        let super::Kind::Srgs(compiled) = &*self.inner else {
+            return false;
+        };
+        let needs_script = compiled.exprs.iter().any(|e| {
+            matches!(e, super::model::Expr::Tag { text, format: super::model::TagFormat::Script }
+                if !fast::is_native(text))
+        });
+        if needs_script {
+            let mut cache = ctx
+                .remove_data::<ProgramCache>()
+                .map(|b| *b)
+                .unwrap_or_default();
+            if cache.prelude.is_none() {
+                match compile_prelude(ctx) {
+                    Ok(p) => cache.prelude = Some(p),
+                    Err(e) => tracing::debug!("SISR prelude not precompiled: {e}"),
+                }
+            }
+            ctx.insert_data(cache);
+        }
+        needs_script
+    }
 }
 
 /// Looks up or compiles the structure `program` and calls it with `texts`.
@@ -300,30 +348,41 @@ mod tests {
       <rule id="topping"><one-of><item>cheese</item><item>ham</item></one-of></rule>
     </grammar>"##;
 
+    /// [`PIZZA`] with a root tag the native path does not read, so the
+    /// script runs.
+    const PIZZA_SCRIPT: &str = r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="order" tag-format="semantics/1.0">
+      <rule id="order">i want a <ruleref uri="#size"/> <ruleref uri="#topping"/> pizza
+        <tag>var size = rules.size; out.size = size; out.topping = rules.latest(); out.said = meta.current().text;</tag></rule>
+      <rule id="size"><one-of><item>small<tag>out = "S"</tag></item><item>large<tag>out = "L"</tag></item></one-of></rule>
+      <rule id="topping"><one-of><item>cheese</item><item>ham</item></one-of></rule>
+    </grammar>"##;
+
     #[test]
     fn script_tags_build_the_interpretation() {
-        let mut ctx = Context::default();
-        let h = hyp(PIZZA, "I want a large ham pizza");
-        let v = h.interpret(&mut ctx).expect("interpretation");
-        assert_eq!(
-            v.to_json(&mut ctx).expect("json"),
-            Some(
-                serde_json::json!({"size": "L", "topping": "ham", "said": "i want a large ham pizza"})
-            )
-        );
-        // Tag variables did not leak into the global scope.
-        let leaked = ctx
-            .eval(Source::from_bytes(
-                "typeof rules + typeof out + typeof __rules",
-            ))
-            .expect("eval");
-        assert_eq!(
-            leaked
-                .to_string(&mut ctx)
-                .expect("string")
-                .to_std_string_escaped(),
-            "undefinedundefinedundefined"
-        );
+        for grammar in [PIZZA, PIZZA_SCRIPT] {
+            let mut ctx = Context::default();
+            let h = hyp(grammar, "I want a large ham pizza");
+            let v = h.interpret(&mut ctx).expect("interpretation");
+            assert_eq!(
+                v.to_json(&mut ctx).expect("json"),
+                Some(
+                    serde_json::json!({"size": "L", "topping": "ham", "said": "i want a large ham pizza"})
+                )
+            );
+            // Tag variables did not leak into the global scope.
+            let leaked = ctx
+                .eval(Source::from_bytes(
+                    "typeof rules + typeof out + typeof __rules + typeof size",
+                ))
+                .expect("eval");
+            assert_eq!(
+                leaked
+                    .to_string(&mut ctx)
+                    .expect("string")
+                    .to_std_string_escaped(),
+                "undefinedundefinedundefinedundefined"
+            );
+        }
     }
 
     #[test]
@@ -429,7 +488,8 @@ mod tests {
     fn one_cached_function_serves_different_tokens() {
         let mut ctx = Context::default();
         let url = Url::parse("file:///t.grxml").expect("url");
-        let g = Grammar::from_xml(&crate::xml::parse(PIZZA).expect("xml"), &url).expect("grammar");
+        let g = Grammar::from_xml(&crate::xml::parse(PIZZA_SCRIPT).expect("xml"), &url)
+            .expect("grammar");
         let ham = recognize_one(&g, "i want a large ham pizza")
             .interpret(&mut ctx)
             .expect("ham");
@@ -485,6 +545,33 @@ mod tests {
         assert!(cached_programs(&ctx) > 0);
         let after = ctx.eval(Source::from_bytes(globals)).expect("globals");
         assert_eq!(json(&before, &mut ctx), json(&after, &mut ctx));
+    }
+
+    #[test]
+    fn prewarming_compiles_the_prelude_only_for_script_tags() {
+        let url = Url::parse("file:///t.grxml").expect("url");
+        let compile =
+            |src: &str| Grammar::from_xml(&crate::xml::parse(src).expect("xml"), &url).expect("g");
+        let mut ctx = Context::default();
+        assert!(!compile(PIZZA).prewarm_semantics(&mut ctx));
+        assert!(ctx.get_data::<ProgramCache>().is_none());
+        let scripted = compile(PIZZA_SCRIPT);
+        assert!(scripted.prewarm_semantics(&mut ctx));
+        assert!(
+            ctx.get_data::<ProgramCache>()
+                .is_some_and(|c| c.prelude.is_some())
+        );
+        // Nothing else was compiled, and interpretation still works.
+        assert_eq!(cached_programs(&ctx), 0);
+        let v = recognize_one(&scripted, "i want a small cheese pizza")
+            .interpret(&mut ctx)
+            .expect("value");
+        assert_eq!(
+            v.to_json(&mut ctx).expect("json"),
+            Some(
+                serde_json::json!({"size": "S", "topping": "cheese", "said": "i want a small cheese pizza"})
+            )
+        );
     }
 
     #[test]

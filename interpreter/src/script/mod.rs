@@ -373,6 +373,12 @@ impl ScriptHost {
 
     /// Evaluates an ECMAScript expression against the current scope chain.
     pub fn eval(&mut self, expr: &str) -> Result<JsValue, ScriptError> {
+        // `turns`, `document.x`: read directly when every step resolves to
+        // an object property; anything that would throw or read a primitive
+        // runs the compiled code, which gives the script's own error.
+        if let Some(value) = self.read_plain_path(expr) {
+            return value;
+        }
         let code = self
             .cache
             .compile(CodeKind::Expression, expr, &mut self.context)?;
@@ -390,8 +396,17 @@ impl ScriptHost {
     /// Compiles `expr` into the cache without evaluating it, so its first
     /// evaluation is a call. Only a free cache slot is used (nothing cached
     /// is evicted); a syntax error is not reported here but when the
-    /// expression is evaluated. Returns false when the cache is full.
+    /// expression is evaluated. Returns false when the cache is full. A
+    /// plain variable path (`turns`, `document.x`) is not compiled: it is
+    /// read directly.
     pub fn precompile_expression(&mut self, expr: &str) -> bool {
+        // A plain variable path is read without code (see `eval`); its
+        // compiled form would only take a slot.
+        if expr.split('.').all(is_plain_name)
+            && !expr.split('.').next().is_some_and(is_reserved_word)
+        {
+            return true;
+        }
         self.cache
             .precompile(CodeKind::Expression, expr, &mut self.context)
     }
@@ -503,7 +518,7 @@ impl ScriptHost {
     pub fn new_object(&mut self, props: &[(&str, JsValue)]) -> JsObject {
         let mut init = ObjectInitializer::new(&mut self.context);
         for (k, v) in props {
-            init.property(JsString::from(*k), v.clone(), Attribute::all());
+            init.property(property_key(k), v.clone(), Attribute::all());
         }
         init.build()
     }
@@ -600,6 +615,41 @@ impl ScriptHost {
             .then_some(global)
     }
 
+    /// The value of `expr` when it is a dotted path of ASCII identifiers
+    /// (not reserved words) whose first name is declared and each step of
+    /// which reads an object: what the `with` chain of the compiled code
+    /// resolves, since the scope objects have no prototype. `None` sends
+    /// the expression to the compiled code.
+    fn read_plain_path(&mut self, expr: &str) -> Option<Result<JsValue, ScriptError>> {
+        if !expr.split('.').all(is_plain_name) {
+            return None;
+        }
+        let mut parts = expr.split('.');
+        let head = parts.next()?;
+        if is_reserved_word(head) {
+            return None;
+        }
+        let holder = self.holder_of(head)?;
+        // A getter that throws has run once: its error is the expression's.
+        let read = |object: &JsObject, name: &str, ctx: &mut Context| {
+            object
+                .get(JsString::from(name), ctx)
+                .map_err(|e| ScriptError::from_js(&e, ctx))
+        };
+        let mut value = match read(&holder, head, &mut self.context) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        for step in parts {
+            let object = value.as_object()?;
+            value = match read(&object, step, &mut self.context) {
+                Ok(v) => v,
+                Err(e) => return Some(Err(e)),
+            };
+        }
+        Some(Ok(value))
+    }
+
     /// Follows a dotted path: `Ok(None)` when its first name is undeclared
     /// or a step reads through `undefined`/`null`.
     fn resolve_path(&mut self, path: &[&str]) -> Result<Option<JsValue>, ScriptError> {
@@ -652,6 +702,20 @@ pub fn collect_thread_garbage() {
     boa_engine::gc::force_collect();
 }
 
+/// The key for `name`: a static string for the shadow variables' property
+/// names (set on every recognition), else a new one.
+fn property_key(name: &str) -> JsString {
+    match name {
+        "utterance" => js_string!("utterance"),
+        "confidence" => js_string!("confidence"),
+        "inputmode" => js_string!("inputmode"),
+        "interpretation" => js_string!("interpretation"),
+        "markname" => js_string!("markname"),
+        "marktime" => js_string!("marktime"),
+        other => JsString::from(other),
+    }
+}
+
 /// The properties of one `lastresult$` candidate. The names are static
 /// strings: this runs on every recognition.
 fn result_props(r: &RecognitionResult) -> [(JsString, JsValue); 6] {
@@ -695,6 +759,71 @@ pub(crate) fn is_identifier(s: &str) -> bool {
         _ => return false,
     }
     chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
+/// An ASCII IdentifierName, as written (no escapes, no spaces).
+fn is_plain_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+}
+
+/// ECMAScript reserved words and literals: as an expression they are never
+/// a variable reference.
+fn is_reserved_word(s: &str) -> bool {
+    matches!(
+        s,
+        "await"
+            | "break"
+            | "case"
+            | "catch"
+            | "class"
+            | "const"
+            | "continue"
+            | "debugger"
+            | "default"
+            | "delete"
+            | "do"
+            | "else"
+            | "enum"
+            | "export"
+            | "extends"
+            | "false"
+            | "finally"
+            | "for"
+            | "function"
+            | "if"
+            | "implements"
+            | "import"
+            | "in"
+            | "instanceof"
+            | "interface"
+            | "let"
+            | "new"
+            | "null"
+            | "package"
+            | "private"
+            | "protected"
+            | "public"
+            | "return"
+            | "static"
+            | "super"
+            | "switch"
+            | "this"
+            | "throw"
+            | "true"
+            | "try"
+            | "typeof"
+            | "var"
+            | "void"
+            | "while"
+            | "with"
+            | "yield"
+            | "arguments"
+            | "eval"
+    )
 }
 
 /// Splits `a.b.c` into its identifiers; `None` for anything else.

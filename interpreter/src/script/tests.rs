@@ -625,3 +625,71 @@ fn session_variables_snapshot() {
     let session = h.lookup("session").unwrap();
     insta::assert_json_snapshot!("session_variables", h.to_json(&session));
 }
+
+#[test]
+fn plain_variable_paths_read_what_the_compiled_code_reads() {
+    let mut h = in_dialog();
+    h.run_script(
+        "var app = 1; var obj = {a: {b: 'deep'}, s: 'text'}; var shadowed = 'app';",
+        Scope::Application,
+    )
+    .unwrap();
+    h.declare(Scope::Dialog, "shadowed", h.string("dialog"))
+        .unwrap();
+    h.declare(Scope::Anonymous, "n", JsValue::from(7)).unwrap();
+    h.run_script(
+        "var counter = 0; var g = {}; Object.defineProperty(g, 'tick', {get: function () { counter++; return counter; }}); \
+         Object.defineProperty(g, 'bad', {get: function () { throw new Error('no'); }});",
+        Scope::Document,
+    )
+    .unwrap();
+    let compiled_before = h.compiled_count();
+    for expr in [
+        "app",
+        "n",
+        "shadowed",
+        "application.shadowed",
+        "dialog.shadowed",
+        "obj.a.b",
+        "obj.missing",
+        "obj.s.length",
+        "undefined",
+        "NaN",
+        "Math.PI",
+        "document.counter",
+    ] {
+        let plain = h.eval(expr).unwrap();
+        let compiled = h.eval(&format!("({expr})")).unwrap();
+        assert!(
+            plain.strict_equals(&compiled)
+                || (plain.as_number().is_some_and(f64::is_nan)
+                    && compiled.as_number().is_some_and(f64::is_nan)),
+            "{expr}: {} vs {}",
+            plain.display(),
+            compiled.display()
+        );
+    }
+    // Each plain read runs the getter once.
+    assert_eq!(s(&mut h, "g.tick"), "1");
+    assert_eq!(s(&mut h, "counter"), "1");
+    let err = h.eval("g.bad").unwrap_err();
+    assert!(err.to_string().contains("no"), "{err}");
+    // Undeclared names and reads through undefined give the script's errors.
+    assert_eq!(
+        h.eval("nosuch").unwrap_err().kind,
+        h.eval("(nosuch)").unwrap_err().kind
+    );
+    assert_eq!(
+        h.eval("obj.missing.x").unwrap_err().kind,
+        h.eval("(obj.missing.x)").unwrap_err().kind
+    );
+    // A variable named like a literal does not hide the literal.
+    h.declare(Scope::Dialog, "true", JsValue::from(0)).unwrap();
+    assert!(h.eval_bool("true").unwrap());
+    // Only the parenthesized forms and the fallbacks were compiled.
+    assert!(h.compiled_count() > compiled_before);
+    assert!(h.precompile_expression("a.plain.path"));
+    let count = h.compiled_count();
+    assert!(h.precompile_expression("n"));
+    assert_eq!(h.compiled_count(), count);
+}

@@ -1,8 +1,9 @@
 //! Pre-warming a session's ECMAScript host when a document is entered: the
 //! page's expressions, conditions and inline scripts are compiled into the
 //! host's cache (VoiceXML 2.0 §5.1, §5.3.12), so the first dialog turns run
-//! cached code instead of parsing. Compiling has no side effects on the
-//! scopes; nothing is evaluated here.
+//! cached code instead of parsing, and the page's inline grammars prepare
+//! their semantic interpretation (SISR 1.0) in the host's context. Compiling
+//! has no side effects on the scopes; nothing is evaluated here.
 //!
 //! The walk is bounded: it stops when the host's cache has no free slot (a
 //! large page never evicts what the session already uses), and nested
@@ -10,8 +11,8 @@
 
 use crate::script::{Scope, ScriptHost};
 use crate::vxml::model::{
-    Catch, Computed, Dialog, Document, Expr, Filled, FormItem, Init, LogPart, Prompt, PromptNode,
-    ScriptSource, Stmt,
+    Catch, Computed, Dialog, Document, Expr, Filled, FormItem, GrammarRef, GrammarSource, Init,
+    Link, LogPart, Prompt, PromptNode, ScriptSource, Stmt,
 };
 
 /// Deepest nesting of executable or speech content the walk follows.
@@ -22,9 +23,48 @@ const MAX_DEPTH: usize = 64;
 /// dialog scope, the rest as they are evaluated. Returns how many texts were
 /// offered before the cache filled.
 pub(super) fn prewarm(host: &mut ScriptHost, doc: &Document, doc_scope: Scope) -> usize {
+    // Grammars first: they cost a cache slot of their own (the SISR prelude),
+    // never one of the expression cache's.
+    grammars(host, doc);
     let mut w = Warmer { host, offered: 0 };
     w.document(doc, doc_scope);
     w.offered
+}
+
+/// Prepares the semantic interpretation of every inline grammar of `doc`
+/// (document and item `<link>`s, form, item and menu choice grammars);
+/// returns how many need the script path.
+fn grammars(host: &mut ScriptHost, doc: &Document) -> usize {
+    let ctx = host.context();
+    let mut scripted = 0;
+    let mut warm = |list: &[GrammarRef]| {
+        for g in list {
+            if let GrammarSource::Inline(inline) = &g.source
+                && inline.compiled.prewarm_semantics(ctx)
+            {
+                scripted += 1;
+            }
+        }
+    };
+    let links = |warm: &mut dyn FnMut(&[GrammarRef]), list: &[Link]| {
+        list.iter().for_each(|l| warm(&l.grammars));
+    };
+    links(&mut warm, &doc.links);
+    for d in &doc.dialogs {
+        match d {
+            Dialog::Form(f) => {
+                warm(&f.grammars);
+                links(&mut warm, &f.links);
+                for item in &f.items {
+                    let c = item.common();
+                    warm(&c.grammars);
+                    links(&mut warm, &c.links);
+                }
+            }
+            Dialog::Menu(m) => m.choices.iter().for_each(|c| warm(&c.grammars)),
+        }
+    }
+    scripted
 }
 
 struct Warmer<'a> {
@@ -206,15 +246,42 @@ mod tests {
         host.enter(Scope::Document);
         let offered = prewarm(&mut host, &page(), Scope::Document);
         // 1 + 1, the script, 'hi ' + n, n > 0, n == 2, n * 10, n - 1, greeting
+        // (offered, but a plain variable is read without compiled code)
         assert_eq!(offered, 8);
-        assert_eq!(host.compiled_count(), 8);
+        assert_eq!(host.compiled_count(), 7);
         // Compiled, not run: the script's variables do not exist yet.
         assert!(!host.is_declared("ran"));
         assert!(!host.is_declared("counter"));
         host.run_script("var ran = true; counter = 7;", Scope::Document)
             .expect("the cached script runs");
-        assert_eq!(host.compiled_count(), 8);
+        assert_eq!(host.compiled_count(), 7);
         assert!(host.is_declared("ran"));
+    }
+
+    #[test]
+    fn inline_grammars_with_script_tags_are_counted() {
+        let grammar = |tag: &str| {
+            format!(
+                r#"<grammar mode="dtmf" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">1<tag>{tag}</tag></rule></grammar>"#
+            )
+        };
+        let page = format!(
+            r#"<?xml version="1.0"?>
+<vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+  <link next="other.vxml">{}</link>
+  <form id="f">
+    <field name="a">{}</field>
+    <field name="b">{}</field>
+  </form>
+</vxml>"#,
+            grammar("out = 'native'"),
+            grammar("out.n = 1"),
+            grammar("var x = 2; out = x * 2"),
+        );
+        let url = Url::parse("http://example.test/g.vxml").expect("a valid URL");
+        let doc = parse::compile(&page, &url).expect("the page compiles");
+        let mut host = ScriptHost::new(ScriptLimits::default()).expect("a host");
+        assert_eq!(super::grammars(&mut host, &doc), 1);
     }
 
     #[test]
