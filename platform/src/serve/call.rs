@@ -335,6 +335,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
         } else {
             session.poll_timeout()
         };
+        super::workers::note_step();
         tokio::select! {
             event = events.recv() => {
                 let now = Instant::now();

@@ -165,11 +165,24 @@ impl Default for HttpConfig {
 }
 
 /// `[workers]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerConfig {
-    /// Session worker threads; 0 means one per CPU.
+    /// Session worker threads started with the server; 0 means one per CPU.
     pub threads: usize,
+    /// Calls one worker holds at most; more workers are started beyond
+    /// that. Each worker's ECMAScript heap holds one context per call, and a
+    /// collection walks them all, so this bounds a collection's pause.
+    pub calls_per_worker: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            threads: 0,
+            calls_per_worker: 25,
+        }
+    }
 }
 
 /// `[routing]`: which application answers which dialed number.

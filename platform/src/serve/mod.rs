@@ -165,7 +165,8 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
     let sip = transport.local_addr();
     let sip_tcp = sip;
     let fetcher = Fetcher::new(FetcherConfig::default())?;
-    let workers = WorkerPool::new(config.worker_threads()).map_err(ServeError::Workers)?;
+    let workers = WorkerPool::new(config.worker_threads(), config.workers.calls_per_worker)
+        .map_err(ServeError::Workers)?;
     let router: Arc<dyn CallRouter> = Arc::new(TableRouter::new(&config.routing, base.clone()));
     let (notes, _) = broadcast::channel(4096);
     // Text prompts need the synthesizer program: say so once at start rather
