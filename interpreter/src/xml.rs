@@ -19,6 +19,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use compact_str::CompactString;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
@@ -91,10 +92,11 @@ impl Default for Limits {
 pub struct Name {
     /// The namespace URI the prefix (or default namespace) resolved to.
     pub ns: Option<Arc<str>>,
-    /// The local part.
-    pub local: String,
+    /// The local part (stored inline: names are short, so building and
+    /// dropping a tree allocates nothing for them).
+    pub local: CompactString,
     /// The prefix as written, kept for messages and re-serialization.
-    pub prefix: Option<String>,
+    pub prefix: Option<CompactString>,
 }
 
 impl Name {
@@ -105,16 +107,17 @@ impl Name {
 
     /// The name as written in the source (`prefix:local` or `local`).
     pub fn qualified(&self) -> String {
-        match &self.prefix {
-            Some(p) => format!("{p}:{}", self.local),
-            None => self.local.clone(),
-        }
+        self.to_string()
     }
 }
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.qualified())
+        if let Some(p) = &self.prefix {
+            f.write_str(p)?;
+            f.write_str(":")?;
+        }
+        f.write_str(&self.local)
     }
 }
 
@@ -123,8 +126,9 @@ impl fmt::Display for Name {
 pub struct Attribute {
     /// Unprefixed attributes have no namespace (XML Namespaces §6.2).
     pub name: Name,
-    /// The value with entity and character references decoded.
-    pub value: String,
+    /// The value with entity and character references decoded (values up to
+    /// 24 bytes are stored inline).
+    pub value: CompactString,
     /// Where the element carrying the attribute starts.
     pub pos: Pos,
 }
@@ -141,8 +145,9 @@ pub enum Node {
 /// A run of character data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
-    /// The decoded characters.
-    pub text: String,
+    /// The decoded characters (runs up to 24 bytes, such as indentation, are
+    /// stored inline).
+    pub text: CompactString,
     /// Where the run starts.
     pub pos: Pos,
 }
@@ -250,9 +255,17 @@ fn escape_into(s: &str, attr: bool, out: &mut String) {
     }
 }
 
+fn push_name(name: &Name, out: &mut String) {
+    if let Some(p) = &name.prefix {
+        out.push_str(p);
+        out.push(':');
+    }
+    out.push_str(&name.local);
+}
+
 fn write_element(e: &Element, out: &mut String) {
     out.push('<');
-    out.push_str(&e.name.qualified());
+    push_name(&e.name, out);
     for (prefix, uri) in &e.ns_decls {
         if prefix.is_empty() {
             out.push_str(" xmlns=\"");
@@ -266,7 +279,7 @@ fn write_element(e: &Element, out: &mut String) {
     }
     for a in &e.attrs {
         out.push(' ');
-        out.push_str(&a.name.qualified());
+        push_name(&a.name, out);
         out.push_str("=\"");
         escape_into(&a.value, true, out);
         out.push('"');
@@ -283,7 +296,7 @@ fn write_element(e: &Element, out: &mut String) {
         }
     }
     out.push_str("</");
-    out.push_str(&e.name.qualified());
+    push_name(&e.name, out);
     out.push('>');
 }
 
@@ -445,7 +458,7 @@ struct Parser<'a> {
     /// element ends, its run moves into one exactly sized vector.
     children: Vec<Node>,
     /// The current start tag's attributes (qualified name, value), reused.
-    scratch: Vec<(&'a str, String)>,
+    scratch: Vec<(&'a str, CompactString)>,
     root: Option<Element>,
     nodes: usize,
 }
@@ -577,7 +590,7 @@ impl<'a> Parser<'a> {
         }
         let pos = self.pos_at(start);
         self.children.push(Node::Text(Text {
-            text: text.to_owned(),
+            text: CompactString::from(text),
             pos,
         }));
         self.count(pos, 1)
@@ -655,7 +668,7 @@ impl<'a> Parser<'a> {
                         ));
                     }
                     self.bindings.push((p, Arc::from(value.as_str())));
-                    ns_decls.push((p.to_owned(), value));
+                    ns_decls.push((p.to_owned(), value.into_string()));
                 }
                 None => scratch.push((key, value)),
             }
@@ -667,7 +680,7 @@ impl<'a> Parser<'a> {
         let mut seen = (scratch.len() > HASHED_DUPLICATE_CHECK)
             .then(|| std::collections::HashSet::with_capacity(scratch.len()));
         for (key, value) in scratch.drain(..) {
-            let name = match key.split_once(':') {
+            let name = match split_prefix(key) {
                 Some((p, local)) => Name {
                     ns: Some(self.resolve(p).ok_or_else(|| {
                         XmlError::new(
@@ -675,12 +688,12 @@ impl<'a> Parser<'a> {
                             format!("undeclared namespace prefix '{p}' on attribute '{key}'"),
                         )
                     })?),
-                    local: local.to_owned(),
-                    prefix: Some(p.to_owned()),
+                    local: CompactString::from(local),
+                    prefix: Some(CompactString::from(p)),
                 },
                 None => Name {
                     ns: None,
-                    local: key.to_owned(),
+                    local: CompactString::from(key),
                     prefix: None,
                 },
             };
@@ -720,7 +733,7 @@ impl<'a> Parser<'a> {
     }
 
     fn element_name(&self, qname: &str, pos: Pos) -> Result<Name, XmlError> {
-        Ok(match qname.split_once(':') {
+        Ok(match split_prefix(qname) {
             Some((p, local)) => Name {
                 ns: Some(self.resolve(p).ok_or_else(|| {
                     XmlError::new(
@@ -728,12 +741,12 @@ impl<'a> Parser<'a> {
                         format!("undeclared namespace prefix '{p}' on <{qname}>"),
                     )
                 })?),
-                local: local.to_owned(),
-                prefix: Some(p.to_owned()),
+                local: CompactString::from(local),
+                prefix: Some(CompactString::from(p)),
             },
             None => Name {
                 ns: self.resolve(""),
-                local: qname.to_owned(),
+                local: CompactString::from(qname),
                 prefix: None,
             },
         })
@@ -748,7 +761,8 @@ impl<'a> Parser<'a> {
         self.bindings.truncate(keep);
         let mut element = open.element;
         if self.children.len() > open.first_child {
-            element.children = self.children.drain(open.first_child..).collect();
+            // One allocation of the exact size and one bulk copy.
+            element.children = self.children.split_off(open.first_child);
         }
         if self.stack.is_empty() {
             self.root = Some(element);
@@ -757,6 +771,13 @@ impl<'a> Parser<'a> {
         }
         Ok(())
     }
+}
+
+/// Splits `prefix:local` at its first colon. Names are short, so a plain
+/// byte loop beats a general substring search here.
+fn split_prefix(qname: &str) -> Option<(&str, &str)> {
+    let i = qname.bytes().position(|b| b == b':')?;
+    Some((qname.get(..i)?, qname.get(i + 1..)?))
 }
 
 fn resolve_reference(name: &str) -> Option<char> {
@@ -783,8 +804,13 @@ fn resolve_reference(name: &str) -> Option<char> {
 
 /// Decodes an attribute value: references expanded, and attribute-value
 /// normalization (XML 1.0 §3.3.3) of literal tab, CR and LF to spaces.
-fn decode_attr_value(s: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(s.len());
+fn decode_attr_value(s: &str) -> Result<CompactString, String> {
+    let special = |b: &u8| matches!(b, b'&' | b'\t' | b'\n' | b'\r' | b'<');
+    if !s.as_bytes().iter().any(special) {
+        // Most values: no reference, no line break, copied as they are.
+        return Ok(CompactString::from(s));
+    }
+    let mut out = CompactString::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find(['&', '\t', '\n', '\r', '<']) {
         out.push_str(&rest[..i]);
@@ -924,6 +950,25 @@ mod tests {
             index.pos(src, 5),
             "looking back starts over"
         );
+    }
+
+    #[test]
+    fn cursor_agrees_at_every_stride() {
+        let line = "<item>caf\u{e9} \u{1d11e} au lait</item>\n";
+        let src = format!("<a>\n{}</a>", line.repeat(40));
+        let index = LineIndex::new(&src);
+        for step in [1, 7, 31, 64, 65, 97, 500] {
+            let mut cursor = Cursor::START;
+            let mut offset = 0;
+            while offset <= src.len() {
+                assert_eq!(
+                    cursor.pos(&src, offset),
+                    index.pos(&src, offset),
+                    "step {step}, offset {offset}"
+                );
+                offset += step;
+            }
+        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ const ELEMENTS: &[&str] = &[
 fn collect(element: &Element, found: &mut BTreeSet<String>) {
     let name = &element.name;
     if name.ns.as_deref() == Some(VXML_NS) {
-        found.insert(name.local.clone());
+        found.insert(name.local.to_string());
     } else if name.ns.as_deref() == Some(GVP_NS) {
         found.insert(format!("gvp:{}", name.local));
     }

@@ -90,7 +90,7 @@ pub fn rewrite(src: &str) -> Result<String, RewriteError> {
 fn name(local: &str) -> Name {
     Name {
         ns: Some(Arc::from(VXML_NS)),
-        local: local.to_owned(),
+        local: local.into(),
         prefix: None,
     }
 }
@@ -103,10 +103,10 @@ fn el(local: &str, pos: Pos, attrs: &[(&str, &str)], children: Vec<Node>) -> Ele
             .map(|(k, v)| Attribute {
                 name: Name {
                     ns: None,
-                    local: (*k).to_owned(),
+                    local: (*k).into(),
                     prefix: None,
                 },
-                value: (*v).to_owned(),
+                value: (*v).into(),
                 pos,
             })
             .collect(),
@@ -118,7 +118,7 @@ fn el(local: &str, pos: Pos, attrs: &[(&str, &str)], children: Vec<Node>) -> Ele
 
 fn text(s: &str, pos: Pos) -> Node {
     Node::Text(Text {
-        text: s.to_owned(),
+        text: s.into(),
         pos,
     })
 }

@@ -96,7 +96,7 @@ impl Tree {
                             position,
                             end: child_index + 1,
                             children: Vec::new(),
-                            kind: Kind::Text(t.text.clone()),
+                            kind: Kind::Text(t.text.to_string()),
                         }),
                     }
                 }

@@ -175,7 +175,8 @@ impl Builder {
         e: &xml::Element,
         cx: &Ctx,
     ) -> Result<Vec<Stmt>, CompileError> {
-        let mut out = Vec::new();
+        // About one statement per child element: sized once, not grown.
+        let mut out = Vec::with_capacity(e.elements().count());
         self.bare_speech_children(e, cx, |b, part| {
             match part {
                 Part::Prompt(p) => out.push(Stmt::Prompt(Arc::new(p))),
@@ -697,7 +698,7 @@ impl Builder {
         e: &xml::Element,
         cx: &Ctx,
     ) -> Result<Vec<PromptNode>, CompileError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(e.children.len());
         for node in &e.children {
             self.speech_node(node, cx, &mut out)?;
         }
