@@ -55,6 +55,7 @@ fn main() {
         MediaDriverConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             rtp_ports: 0..=0,
+            ..MediaDriverConfig::default()
         },
         Arc::new(ToneSynthesizer),
     )

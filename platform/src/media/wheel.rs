@@ -27,6 +27,9 @@ pub struct TimerWheel<T> {
     /// The next tick `poll_expired` has not yet processed.
     current: u64,
     len: usize,
+    /// A bucket's entries while it is being sorted into due and not due
+    /// (kept to reuse its allocation).
+    scratch: Vec<(u64, T)>,
 }
 
 impl<T> TimerWheel<T> {
@@ -40,6 +43,7 @@ impl<T> TimerWheel<T> {
             slots: (0..slots).map(|_| Vec::new()).collect(),
             current: 0,
             len: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -74,7 +78,8 @@ impl<T> TimerWheel<T> {
         self.len += 1;
     }
 
-    /// Moves every timer due at `now` into `out`, earliest tick first.
+    /// Moves every timer due at `now` into `out`, earliest tick first and,
+    /// within a tick, in insertion order.
     pub fn poll_expired(&mut self, now: Instant, out: &mut Vec<T>) {
         let target = self.tick_floor(now);
         if target < self.current {
@@ -84,14 +89,17 @@ impl<T> TimerWheel<T> {
         let steps = (target - self.current + 1).min(n);
         for k in 0..steps {
             let slot = self.slot_of(self.current + k);
-            let bucket = &mut self.slots[slot];
-            let mut i = 0;
-            while i < bucket.len() {
-                if bucket[i].0 <= target {
-                    out.push(bucket.swap_remove(i).1);
+            // Due timers leave in the order they were inserted: a stream
+            // keeps its place within a tick from one period to the next, so
+            // its packets are spaced by the period and not shuffled around
+            // inside the tick's burst of sends.
+            std::mem::swap(&mut self.slots[slot], &mut self.scratch);
+            for (tick, value) in self.scratch.drain(..) {
+                if tick <= target {
+                    out.push(value);
                     self.len -= 1;
                 } else {
-                    i += 1;
+                    self.slots[slot].push((tick, value));
                 }
             }
         }
@@ -191,5 +199,25 @@ mod tests {
         // Each stream sent every 20 ms over 200 ms: 10 or 11 packets.
         assert!(sent.iter().all(|&n| n == 10 || n == 11));
         assert_eq!(w.len(), 1000);
+    }
+
+    #[test]
+    fn a_tick_keeps_insertion_order_period_after_period() {
+        let t0 = Instant::now();
+        let mut w = TimerWheel::new(t0, ms(1), 256);
+        for i in 0..8u32 {
+            w.insert(t0 + ms(5), i);
+        }
+        w.insert(t0 + ms(5 + 256), 99);
+        let mut due = Vec::new();
+        for period in 0..4u64 {
+            let now = t0 + ms(5 + 20 * period);
+            w.poll_expired(now, &mut due);
+            due.retain(|&k| k != 99);
+            assert_eq!(due, (0..8).collect::<Vec<_>>(), "period {period}");
+            for k in due.drain(..) {
+                w.insert(now + ms(20), k);
+            }
+        }
     }
 }

@@ -45,6 +45,8 @@ pub struct ServeConfig {
     pub sip: SipConfig,
     /// RTP address and port range.
     pub rtp: RtpConfig,
+    /// The media thread's scheduling.
+    pub media: MediaConfig,
     /// The built-in HTTP server for the application pages.
     pub http: HttpConfig,
     /// Session worker threads.
@@ -138,6 +140,42 @@ impl Default for RtpConfig {
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port_min: 20000,
             port_max: 29999,
+        }
+    }
+}
+
+/// `[media]`: how the media thread (RTP pacing for every call) is
+/// scheduled; see [`crate::media::driver::MediaScheduling`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Run the media thread SCHED_FIFO (needs root, CAP_SYS_NICE or
+    /// `ulimit -r`); refused, it falls back to `nice`.
+    pub realtime: bool,
+    /// SCHED_FIFO priority, 1–99.
+    pub realtime_priority: u8,
+    /// Nice value when real-time is off or refused (-20–19; 0 leaves it).
+    pub nice: i8,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        let d = crate::media::driver::MediaScheduling::default();
+        Self {
+            realtime: d.realtime,
+            realtime_priority: d.priority,
+            nice: d.nice,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The driver's scheduling request.
+    pub fn scheduling(&self) -> crate::media::driver::MediaScheduling {
+        crate::media::driver::MediaScheduling {
+            realtime: self.realtime,
+            priority: self.realtime_priority,
+            nice: self.nice,
         }
     }
 }
@@ -277,6 +315,14 @@ impl ServeConfig {
 
     /// Checks the values that the types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=99).contains(&self.media.realtime_priority)
+            || !(-20..=19).contains(&self.media.nice)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "media realtime_priority {} must be 1–99 and nice {} -20–19",
+                self.media.realtime_priority, self.media.nice
+            )));
+        }
         if self.rtp.port_min > self.rtp.port_max || self.rtp.port_max - self.rtp.port_min < 1 {
             return Err(ConfigError::Invalid(format!(
                 "rtp port range {}–{} holds no even/odd port pair",
@@ -391,5 +437,17 @@ mod tests {
         let text = include_str!("../../../docs/vxp.toml");
         let config = ServeConfig::parse(text, Path::new("docs/vxp.toml")).expect("sample parses");
         assert_eq!(config, ServeConfig::default());
+    }
+
+    #[test]
+    fn media_scheduling_from_the_file_and_its_bounds() {
+        let text = "[media]\nrealtime = false\nnice = -5\n";
+        let config = ServeConfig::parse(text, Path::new("vxp.toml")).expect("valid");
+        let s = config.media.scheduling();
+        assert_eq!((s.realtime, s.priority, s.nice), (false, 10, -5));
+        assert!(ServeConfig::default().media.scheduling().realtime);
+        let err = ServeConfig::parse("[media]\nrealtime_priority = 0\n", Path::new("a"))
+            .expect_err("priority 0 is not real-time");
+        assert!(matches!(err, ConfigError::Invalid(_)), "{err}");
     }
 }

@@ -191,6 +191,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         MediaDriverConfig {
             bind: config.rtp.address,
             rtp_ports: config.rtp.port_min..=config.rtp.port_max,
+            scheduling: config.media.scheduling(),
         },
         Arc::new(synthesizer),
     )
