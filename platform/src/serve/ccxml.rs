@@ -184,6 +184,9 @@ enum Phase {
     Calling,
     /// Answered, media running.
     Connected,
+    /// Merged away: the party replaced our leg; the merge's outcome
+    /// removes the connection.
+    Replaced,
 }
 
 /// One CCXML connection: a SIP call and its media.
@@ -198,8 +201,21 @@ struct Conn {
     info: SessionInfo,
     /// The dialog running on it (its id and call key).
     dialog: Option<(String, CallKey)>,
-    /// A REFER for `<redirect>` is under way.
-    referring: bool,
+    /// A REFER sent on this call is under way, and what for.
+    referring: Option<Referral>,
+}
+
+/// Why a connection's REFER was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Referral {
+    /// `<redirect>` of a connected call.
+    Redirect,
+    /// `<merge>`: the REFER with `Replaces` that hands this call to the
+    /// other connection's party.
+    Merge {
+        connection1: String,
+        connection2: String,
+    },
 }
 
 /// One running CCXML session as the signalling task sees it.
@@ -382,7 +398,7 @@ impl Signalling {
                 sdp: None,
                 info,
                 dialog: None,
-                referring: false,
+                referring: None,
             });
         }
     }
@@ -501,25 +517,46 @@ impl Signalling {
                 }
             }
             UaEvent::ReferProgress { status, done, .. } => {
+                if !(done || status >= 300) {
+                    return None;
+                }
                 let s = self.ccxml.sessions.get_mut(&key)?;
-                let referring = s.conns.get(&connection).is_some_and(|c| c.referring);
-                if referring && (done || status >= 300) {
-                    if let Some(c) = s.conns.get_mut(&connection) {
-                        c.referring = false;
-                    }
-                    s.input(if (200..300).contains(&status) {
+                let referral = s.conns.get_mut(&connection)?.referring.take();
+                match referral {
+                    Some(Referral::Redirect) => s.input(if (200..300).contains(&status) {
                         Input::Redirected { connection }
                     } else {
                         Input::ConnectionError {
                             connection,
                             reason: format!("REFER answered {status}"),
                         }
-                    });
+                    }),
+                    Some(Referral::Merge {
+                        connection1,
+                        connection2,
+                    }) => self.ccxml_merge_done(key, connection1, connection2, status, now),
+                    None => {}
                 }
             }
             UaEvent::CallCancelled { .. }
             | UaEvent::RemoteHangup { .. }
             | UaEvent::Terminated { .. } => {
+                // The party a merge hands over to drops our leg once its
+                // dialog is replaced, maybe before the REFER's last NOTIFY:
+                // that is the merge's outcome, not a disconnect.
+                let replaced = self.ccxml.sessions.get(&key).is_some_and(|s| {
+                    s.conns.values().any(|c| {
+                        matches!(&c.referring, Some(Referral::Merge { connection2, .. }) if *connection2 == connection)
+                    })
+                });
+                if replaced {
+                    if let Some(s) = self.ccxml.sessions.get_mut(&key)
+                        && let Some(c) = s.conns.get_mut(&connection)
+                    {
+                        c.phase = Phase::Replaced;
+                    }
+                    return None;
+                }
                 let dialog = self.ccxml_gone(key, &connection);
                 if let Some(s) = self.ccxml.sessions.get(&key) {
                     s.input(Input::Disconnected {
@@ -999,7 +1036,12 @@ impl Signalling {
                     (Some(a), Some(b), _) => {
                         self.media.stop_play(a);
                         self.media.stop_play(b);
-                        self.media.bridge(a, b);
+                        if full {
+                            self.media.bridge(a, b);
+                        } else {
+                            // Half duplex: `id1` hears `id2` (§10.2.5).
+                            self.media.bridge_half(a, b);
+                        }
                     }
                     // Half duplex: `id1` hears `id2` (§10.2.5).
                     (Some(call), None, Some((_, Some(conference)))) => {
@@ -1126,16 +1168,7 @@ impl Signalling {
                 connection1,
                 connection2,
                 ..
-            } => {
-                tracing::info!(%connection1, %connection2, "<merge> is not offered by vxp serve");
-                if let Some(s) = self.ccxml.sessions.get(&key) {
-                    s.input(Input::MergeFailed {
-                        connection1,
-                        connection2,
-                        reason: "merge is not offered by vxp serve".into(),
-                    });
-                }
-            }
+            } => self.ccxml_merge(key, connection1, connection2, now),
             Output::Fetch(_)
             | Output::Log { .. }
             | Output::Event { .. }
@@ -1223,7 +1256,7 @@ impl Signalling {
                 return;
             };
             match self.ua.refer(c.sip, &target, now) {
-                Ok(()) => c.referring = true,
+                Ok(()) => c.referring = Some(Referral::Redirect),
                 Err(err) => s.input(Input::ConnectionError {
                     connection,
                     reason: format!("cannot send REFER: {err}"),
@@ -1239,6 +1272,125 @@ impl Signalling {
             |(s, connection, reason)| s.input(Input::ConnectionError { connection, reason }),
             |(s, connection)| s.input(Input::Redirected { connection }),
         );
+    }
+
+    /// `<merge>` (§10.5.9): a network-level transfer. The first connection's
+    /// party is referred (RFC 3515) to the second's with `Replaces`
+    /// (RFC 3891) naming our dialog with it, so the two parties talk
+    /// directly; the outcome comes with the REFER's NOTIFYs.
+    fn ccxml_merge(
+        &mut self,
+        key: CallKey,
+        connection1: String,
+        connection2: String,
+        now: Instant,
+    ) {
+        let target = self.ccxml_merge_target(key, &connection2);
+        let Some(s) = self.ccxml.sessions.get_mut(&key) else {
+            return;
+        };
+        let sent = target.and_then(|target| {
+            let c = s
+                .conns
+                .get_mut(&connection1)
+                .filter(|c| matches!(c.phase, Phase::Connected) && c.referring.is_none())
+                .ok_or_else(|| format!("{connection1} is not connected"))?;
+            self.ua
+                .refer(c.sip, &target, now)
+                .map_err(|err| format!("cannot send REFER: {err}"))?;
+            c.referring = Some(Referral::Merge {
+                connection1: connection1.clone(),
+                connection2: connection2.clone(),
+            });
+            Ok(())
+        });
+        match sent {
+            Ok(()) => {
+                tracing::info!(session = %key, %connection1, %connection2, "merge: REFER with Replaces");
+            }
+            Err(reason) => s.input(Input::MergeFailed {
+                connection1,
+                connection2,
+                reason,
+            }),
+        }
+    }
+
+    /// The Refer-To of a merge: the second connection's party with
+    /// `Replaces` naming our dialog with it.
+    fn ccxml_merge_target(&self, key: CallKey, connection2: &str) -> Result<Uri, String> {
+        let c = self
+            .ccxml_conn(key, connection2)
+            .filter(|c| matches!(c.phase, Phase::Connected))
+            .ok_or_else(|| format!("{connection2} is not connected"))?;
+        let ids = self
+            .ua
+            .dialog_ids(c.sip)
+            .ok_or_else(|| format!("{connection2} has no dialog"))?;
+        let party = Uri::parse(&c.info.remote_uri)
+            .map_err(|err| format!("{connection2}: {}: {err}", c.info.remote_uri))?;
+        Ok(super::replaces_target(&party, &ids))
+    }
+
+    /// The merge's REFER is over: on success the platform's legs end
+    /// (BYE) and both connections leave the session with
+    /// `connection.merged`; otherwise `connection.merge.failed`.
+    fn ccxml_merge_done(
+        &mut self,
+        key: CallKey,
+        connection1: String,
+        connection2: String,
+        status: u16,
+        now: Instant,
+    ) {
+        if !(200..300).contains(&status) {
+            let replaced = self
+                .ccxml_conn(key, &connection2)
+                .is_some_and(|c| matches!(c.phase, Phase::Replaced));
+            let dialog = replaced
+                .then(|| self.ccxml_gone(key, &connection2))
+                .flatten();
+            if let Some(s) = self.ccxml.sessions.get(&key) {
+                s.input(Input::MergeFailed {
+                    connection1,
+                    connection2: connection2.clone(),
+                    reason: format!("REFER answered {status}"),
+                });
+                if replaced {
+                    s.input(Input::Disconnected {
+                        connection: connection2,
+                        reason: "hangup".into(),
+                        trigger: "remote".into(),
+                    });
+                }
+                if let Some(dialog) = dialog {
+                    s.input(Input::DialogExit {
+                        dialog,
+                        values: Value::Null,
+                    });
+                }
+            }
+            return;
+        }
+        for connection in [&connection1, &connection2] {
+            if let Some(sip) = self.ccxml_conn(key, connection).map(|c| c.sip) {
+                let _ = self.ua.hangup(sip, now);
+            }
+            let dialog = self.ccxml_gone(key, connection);
+            if let (Some(dialog), Some(s)) = (dialog, self.ccxml.sessions.get(&key)) {
+                s.input(Input::DialogExit {
+                    dialog,
+                    values: Value::Null,
+                });
+            }
+        }
+        tracing::info!(session = %key, %connection1, %connection2, "merged");
+        if let Some(s) = self.ccxml.sessions.get(&key) {
+            s.input(Input::Merged {
+                connection1,
+                connection2,
+            });
+        }
     }
 
     /// `<accept>`: answer with our SDP and start the media.
@@ -1375,7 +1527,7 @@ impl Signalling {
                     ..SessionInfo::default()
                 },
                 dialog: None,
-                referring: false,
+                referring: None,
             },
         );
     }
