@@ -98,7 +98,8 @@ pub enum Output {
         /// The reason given.
         reason: Option<String>,
     },
-    /// Bridge media (`<join>`): confirm with [`Input::Joined`].
+    /// Bridge media (`<join>`): confirm with [`Input::Joined`] or report
+    /// [`Input::JoinFailed`].
     Join {
         /// First endpoint (connection, dialog or conference id).
         id1: String,
@@ -421,6 +422,16 @@ pub enum Input {
         id1: String,
         /// Second endpoint.
         id2: String,
+    },
+    /// A join the platform could not carry out (`error.conference.join`,
+    /// §9.3): the join graph is left as it was.
+    JoinFailed {
+        /// First endpoint.
+        id1: String,
+        /// Second endpoint.
+        id2: String,
+        /// Why.
+        reason: String,
     },
     /// An unjoin completed (`conference.unjoined`).
     Unjoined {

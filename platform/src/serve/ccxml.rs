@@ -1051,7 +1051,13 @@ impl Signalling {
                         self.ccxml_conference_join(conference, call, full, true);
                     }
                     _ => {
-                        tracing::info!(session = %key, %id1, %id2, "join without media to connect")
+                        if let Some(reason) = self.ccxml_join_unsupported(key, &id1, &id2) {
+                            tracing::info!(session = %key, %id1, %id2, %reason, "join not carried out");
+                            if let Some(s) = self.ccxml.sessions.get(&key) {
+                                s.input(Input::JoinFailed { id1, id2, reason });
+                            }
+                            return;
+                        }
                     }
                 }
                 if let Some(s) = self.ccxml.sessions.get(&key) {
@@ -1176,6 +1182,37 @@ impl Signalling {
             | Output::Exit { .. }
             | Output::Ended { .. } => {}
         }
+    }
+
+    /// Why a join with no media path to set up cannot be confirmed, or
+    /// `None` when it already holds: a dialog runs on its connection's
+    /// media, so joining the two changes nothing. Two conferences' mixes,
+    /// a dialog and a conference or another connection, and connections
+    /// without media yet cannot be joined under `vxp serve`.
+    fn ccxml_join_unsupported(&self, key: CallKey, id1: &str, id2: &str) -> Option<String> {
+        let s = self.ccxml.sessions.get(&key)?;
+        let runs_on = |dialog: &str, connection: &str| {
+            s.conns
+                .get(connection)
+                .and_then(|c| c.dialog.as_ref())
+                .is_some_and(|(d, _)| d == dialog)
+        };
+        if runs_on(id1, id2) || runs_on(id2, id1) {
+            return None;
+        }
+        let conference = |id: &str| s.conferences.contains_key(id);
+        let connection = |id: &str| s.conns.contains_key(id);
+        let (c1, c2) = (conference(id1), conference(id2));
+        let reason = if c1 && c2 {
+            "conferences cannot be joined to each other under vxp serve"
+        } else if (c1 || c2) && !(connection(id1) || connection(id2)) {
+            "only a connection's audio can enter a conference's mix under vxp serve"
+        } else if (c1 || connection(id1)) && (c2 || connection(id2)) {
+            "a connection has no media yet"
+        } else {
+            "a dialog's audio can only be joined to the connection it runs on under vxp serve"
+        };
+        Some(reason.into())
     }
 
     /// A connection into a conference's mix; a prompt playing to it stops.

@@ -1106,3 +1106,53 @@ fn a_prepared_dialog_moves_with_its_state_and_src() {
         vec!["PREPARED http://app.example/menu.vxml application/voicexml+xml"]
     );
 }
+
+#[test]
+fn a_join_the_platform_cannot_carry_out_is_error_conference_join() {
+    let mut h = Harness::new(&doc(r#"<var name="conf"/><var name="conn"/>
+<eventprocessor>
+  <transition event="connection.alerting"><assign name="conn" expr="event$.connectionid"/><accept/></transition>
+  <transition event="connection.connected"><createconference conferenceid="conf"/></transition>
+  <transition event="conference.created"><join id1="conn" id2="conf"/></transition>
+  <transition event="error.conference.join">
+    <exit expr="event$.id1 + ' ' + event$.id2 + ' ' + event$.reason + ' ' + session.connections[conn].input"/>
+  </transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected {
+        connection: c.clone(),
+    });
+    let conference = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::CreateConference { conference, .. } => Some(conference.clone()),
+            _ => None,
+        })
+        .expect("conference requested");
+    h.input(Input::ConferenceCreated { conference });
+    let (id1, id2) = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Join { id1, id2, .. } => Some((id1.clone(), id2.clone())),
+            _ => None,
+        })
+        .expect("join requested");
+    // A failure for a join never asked for is dropped.
+    h.input(Input::JoinFailed {
+        id1: "nobody".into(),
+        id2: id2.clone(),
+        reason: "no media".into(),
+    });
+    assert_eq!(h.exit(), None);
+    h.input(Input::JoinFailed {
+        id1,
+        id2: id2.clone(),
+        reason: "no media".into(),
+    });
+    assert_eq!(
+        h.exit(),
+        Some(json!(format!("{c} {id2} no media undefined")))
+    );
+}
