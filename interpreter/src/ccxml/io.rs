@@ -270,6 +270,13 @@ pub struct DialogSpec {
     pub conference: Option<String>,
     /// Namelist values (VoiceXML `session.connection.ccxml.values`).
     pub values: Map<String, Value>,
+    /// `parameters` values, sent with the dialog's initial fetch.
+    pub parameters: Map<String, Value>,
+    /// The initial fetch's method: `get` (default) or `post`.
+    pub method: String,
+    /// The initial fetch's `enctype` for `post`
+    /// (default `application/x-www-form-urlencoded`).
+    pub enctype: String,
     /// Full or half duplex media with the connection or conference.
     pub duplex: Duplex,
     /// Whether the dialog was prepared before.

@@ -984,10 +984,10 @@ impl Signalling {
                 let Some(s) = self.ccxml.sessions.get_mut(&key) else {
                     return;
                 };
-                match spec.src {
+                match spec.src.clone() {
                     Some(src) => {
-                        s.prepared
-                            .insert(spec.dialog.clone(), with_values(src, &spec.values));
+                        let url = dialog_url(src, &spec);
+                        s.prepared.insert(spec.dialog.clone(), url);
                         s.input(Input::DialogPrepared {
                             dialog: spec.dialog,
                         });
@@ -1600,7 +1600,7 @@ impl Signalling {
         let src = if spec.prepared {
             src
         } else {
-            with_values(src, &spec.values)
+            dialog_url(src, &spec)
         };
         let mut config = vxp_interpreter::vxml::session::SessionConfig::new(src.clone());
         config.info = c.info.clone();
@@ -1869,6 +1869,16 @@ fn transfer_outcome(name: &str, fields: &Map<String, Value>) -> Option<TransferR
 /// values added as query parameters (strings as they are, other values as
 /// JSON), so the application server that serves the dialog gets them with
 /// the first request.
+/// A dialog's initial URL: its namelist values and `parameters` in the
+/// query. The VoiceXML session's first fetch is a GET, so a `post` method
+/// sends the parameters the same way (and is logged).
+fn dialog_url(src: Url, spec: &DialogSpec) -> Url {
+    if spec.method == "post" && !spec.parameters.is_empty() {
+        tracing::info!(dialog = %spec.dialog, "dialog parameters sent in the query: the first fetch is a GET");
+    }
+    with_values(with_values(src, &spec.values), &spec.parameters)
+}
+
 fn with_values(mut src: Url, values: &Map<String, Value>) -> Url {
     if !values.is_empty() {
         let mut query = src.query_pairs_mut();
@@ -1916,6 +1926,31 @@ mod tests {
         routing.ccxml.insert("7000".into());
         assert!(is_ccxml(&php, &req("7000"), &routing));
         assert!(!is_ccxml(&php, &req("7001"), &routing));
+    }
+
+    #[test]
+    fn dialog_parameters_go_into_the_initial_fetch_beside_the_namelist() {
+        let spec = DialogSpec {
+            dialog: "d1".into(),
+            src: None,
+            mime: "application/voicexml+xml".into(),
+            connection: None,
+            conference: None,
+            values: serde_json::json!({"lang": "fr"})
+                .as_object()
+                .cloned()
+                .expect("object"),
+            parameters: serde_json::json!({"account": "42"})
+                .as_object()
+                .cloned()
+                .expect("object"),
+            method: "get".into(),
+            enctype: "application/x-www-form-urlencoded".into(),
+            duplex: Duplex::Full,
+            prepared: false,
+        };
+        let url = dialog_url(Url::parse("http://h/menu.vxml").expect("literal"), &spec);
+        assert_eq!(url.as_str(), "http://h/menu.vxml?lang=fr&account=42");
     }
 
     #[test]

@@ -1156,3 +1156,55 @@ fn a_join_the_platform_cannot_carry_out_is_error_conference_join() {
         Some(json!(format!("{c} {id2} no media undefined")))
     );
 }
+
+#[test]
+fn dialogstart_parameters_method_and_enctype_reach_the_dialog_spec() {
+    let mut h = Harness::new(&doc(
+        r#"<var name="account" expr="'42'"/><var name="lang" expr="'fr'"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected">
+    <dialogstart src="'menu.vxml'" connectionid="event$.connectionid" namelist="lang"
+                 parameters="account lang" method="'POST'"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="event$.reason"/></transition>
+</eventprocessor>"#,
+    ));
+    let c = h.inbound();
+    h.input(Input::Connected { connection: c });
+    let spec = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::StartDialog(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a dialog starts");
+    assert_eq!(
+        spec.parameters,
+        json!({"account": "42", "lang": "fr"})
+            .as_object()
+            .cloned()
+            .unwrap()
+    );
+    assert_eq!(
+        spec.values,
+        json!({"lang": "fr"}).as_object().cloned().unwrap()
+    );
+    assert_eq!(spec.method, "post");
+    assert_eq!(spec.enctype, "application/x-www-form-urlencoded");
+
+    let mut h = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected">
+    <dialogstart src="'menu.vxml'" connectionid="event$.connectionid" method="'put'"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="event$.reason"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected { connection: c });
+    assert_eq!(
+        h.exit(),
+        Some(json!("method `put` is neither get nor post"))
+    );
+}
