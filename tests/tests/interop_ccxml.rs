@@ -17,7 +17,9 @@
 //! page sends back ends the dialog's `<transfer>`. A session started over
 //! HTTP creates a child with `<createccxml>` (and fails to create one whose
 //! document is missing); the child sends its parent an event and exits.
-//! Scenarios are in `tests/interop/sipp/ccxml_*.xml`.
+//! `<merge>` refers the caller to the callee with `Replaces` naming the
+//! platform's dialog with it, and both legs end. Scenarios are in
+//! `tests/interop/sipp/`.
 
 #[path = "../interop/harness.rs"]
 mod harness;
@@ -691,6 +693,74 @@ fn move_hands_a_call_to_another_session_that_hangs_it_up() {
     assert!(
         notes.contains(&CallNote::Ended {
             how: "exit \"child released the call\"".into()
+        }),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn merge_refers_the_caller_to_the_callee_with_replaces() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let dir = harness::scratch("ccxml-merge");
+    let agent = harness::free_port();
+    let page = dir.join("merge.ccxml");
+    std::fs::write(
+        &page,
+        format!(
+            r#"<?xml version="1.0"?>
+<ccxml version="1.0" xmlns="http://www.w3.org/2002/09/ccxml">
+  <var name="caller"/>
+  <var name="agent"/>
+  <var name="merged" expr="0"/>
+  <eventprocessor>
+    <transition event="connection.alerting">
+      <assign name="caller" expr="event$.connectionid"/>
+      <accept/>
+    </transition>
+    <transition event="connection.connected" cond="event$.connectionid == caller">
+      <createcall dest="'sip:agent@127.0.0.1:{agent}'" connectionid="agent"/>
+    </transition>
+    <transition event="connection.connected">
+      <merge connectionid1="caller" connectionid2="agent"/>
+    </transition>
+    <transition event="connection.merged">
+      <assign name="merged" expr="merged + 1"/>
+      <if cond="merged == 2"><exit expr="'merged'"/></if>
+    </transition>
+    <transition event="connection.merge.failed">
+      <exit expr="'failed: ' + event$.reason"/>
+    </transition>
+  </eventprocessor>
+</ccxml>
+"#
+        ),
+    )
+    .expect("page written");
+    let url = url::Url::from_file_path(&page).expect("absolute path");
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("merge".into(), url.to_string());
+    });
+    // The callee answers and gets the platform's BYE once the caller has
+    // been referred to it with Replaces naming its dialog.
+    let callee = harness::sipp_server("callee_replaced", agent);
+    let (ok, log) = harness::sipp(server.sip(), "ccxml_merge_caller", "merge", false);
+    let callee = callee.wait_with_output().expect("callee sipp ends");
+    assert!(ok, "caller sipp failed:\n{log}");
+    assert!(
+        callee.status.success(),
+        "callee sipp failed: {}",
+        String::from_utf8_lossy(&callee.stderr)
+    );
+    let notes = server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how.starts_with("exit")),
+    );
+    assert!(has_event(&notes, "connection.merged"), "{notes:#?}");
+    assert!(
+        notes.contains(&CallNote::Ended {
+            how: "exit \"merged\"".into()
         }),
         "{notes:#?}"
     );

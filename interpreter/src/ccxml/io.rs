@@ -98,7 +98,8 @@ pub enum Output {
         /// The reason given.
         reason: Option<String>,
     },
-    /// Bridge media (`<join>`): confirm with [`Input::Joined`].
+    /// Bridge media (`<join>`): confirm with [`Input::Joined`] or report
+    /// [`Input::JoinFailed`].
     Join {
         /// First endpoint (connection, dialog or conference id).
         id1: String,
@@ -269,6 +270,13 @@ pub struct DialogSpec {
     pub conference: Option<String>,
     /// Namelist values (VoiceXML `session.connection.ccxml.values`).
     pub values: Map<String, Value>,
+    /// `parameters` values, sent with the dialog's initial fetch.
+    pub parameters: Map<String, Value>,
+    /// The initial fetch's method: `get` (default) or `post`.
+    pub method: String,
+    /// The initial fetch's `enctype` for `post`
+    /// (default `application/x-www-form-urlencoded`).
+    pub enctype: String,
     /// Full or half duplex media with the connection or conference.
     pub duplex: Duplex,
     /// Whether the dialog was prepared before.
@@ -421,6 +429,16 @@ pub enum Input {
         id1: String,
         /// Second endpoint.
         id2: String,
+    },
+    /// A join the platform could not carry out (`error.conference.join`,
+    /// §9.3): the join graph is left as it was.
+    JoinFailed {
+        /// First endpoint.
+        id1: String,
+        /// Second endpoint.
+        id2: String,
+        /// Why.
+        reason: String,
     },
     /// An unjoin completed (`conference.unjoined`).
     Unjoined {

@@ -461,6 +461,8 @@ pub struct DialogRequest {
     pub mime: Option<Expr>,
     /// Variables sent to the dialog.
     pub namelist: Vec<String>,
+    /// Variables sent with the dialog's initial fetch (`parameters`).
+    pub parameters: Vec<String>,
     /// Receives the dialog id.
     pub dialogid: Option<Lhs>,
     /// A dialog prepared earlier (`<dialogstart>` only).

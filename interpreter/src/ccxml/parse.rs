@@ -455,6 +455,10 @@ impl Compiler {
             src: self.opt_expr(e, "src"),
             mime: self.opt_expr(e, "type"),
             namelist: Self::namelist(e),
+            parameters: e
+                .attr("parameters")
+                .map(|s| s.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
             dialogid: self.lhs(e, "dialogid"),
             prepareddialogid: self.opt_expr(e, "prepareddialogid"),
             connectionid: self.opt_expr(e, "connectionid"),

@@ -276,6 +276,7 @@ enum Command {
     Record(CallMediaId, Box<RecordRequest>),
     Dtmf(CallMediaId, char),
     Bridge(CallMediaId, CallMediaId),
+    BridgeHalf(CallMediaId, CallMediaId),
     Unbridge(CallMediaId),
     Conference(ConferenceOp),
     Close(CallMediaId),
@@ -411,6 +412,11 @@ impl MediaDriver {
     /// Relays audio between two calls (bridge transfer).
     pub fn bridge(&self, a: CallMediaId, b: CallMediaId) {
         self.send(Command::Bridge(a, b));
+    }
+
+    /// Relays `speaker`'s audio to `listener` only (half-duplex join).
+    pub fn bridge_half(&self, listener: CallMediaId, speaker: CallMediaId) {
+        self.send(Command::BridgeHalf(listener, speaker));
     }
 
     /// Ends a bridge.
@@ -636,6 +642,7 @@ impl MediaLoop {
                 }
             }
             Command::Bridge(a, b) => self.engine.bridge(a, b),
+            Command::BridgeHalf(listener, speaker) => self.engine.bridge_half(listener, speaker),
             Command::Unbridge(id) => self.engine.unbridge(id),
             Command::Conference(op) => self.engine.handle_conference(op),
             Command::Close(id) => {

@@ -128,6 +128,9 @@ struct CallMedia {
     bridge: Option<CallMediaId>,
     /// Samples received on the bridged call, waiting to be sent here.
     relay_in: VecDeque<i16>,
+    /// Whether what this call hears goes to its bridge (false for the
+    /// listening side of a half-duplex bridge).
+    relays: bool,
 }
 
 /// Relay backlog kept at most (200 ms): older samples are dropped so the
@@ -198,6 +201,7 @@ impl MediaEngine {
                 heard: Vec::new(),
                 bridge: None,
                 relay_in: VecDeque::new(),
+                relays: true,
             },
         );
     }
@@ -214,7 +218,19 @@ impl MediaEngine {
         for (x, y) in [(a, b), (b, a)] {
             if let Some(c) = self.calls.get_mut(&x) {
                 c.bridge = Some(y);
+                c.relays = true;
             }
+        }
+    }
+
+    /// Connects two calls' audio one way (a half-duplex CCXML join):
+    /// `listener` hears `speaker`, `speaker` does not hear `listener`.
+    pub fn bridge_half(&mut self, listener: CallMediaId, speaker: CallMediaId) {
+        self.bridge(listener, speaker);
+        if let Some(c) = self.calls.get_mut(&listener)
+            && c.bridge.is_some()
+        {
+            c.relays = false;
         }
     }
 
@@ -434,7 +450,10 @@ impl MediaEngine {
             if heard && self.mixer.is_member(id) {
                 self.mixer.handle_heard(id, &c.heard);
             }
-            if heard && let Some(other) = c.bridge {
+            if heard
+                && c.relays
+                && let Some(other) = c.bridge
+            {
                 self.relay.clear();
                 self.relay.extend_from_slice(&c.heard);
                 if let Some(o) = self.calls.get_mut(&other) {
@@ -683,6 +702,62 @@ mod tests {
             now += Duration::from_millis(20);
         }
         assert_eq!(starts, 2);
+    }
+
+    #[test]
+    fn a_half_duplex_bridge_relays_the_speaker_to_the_listener_only() {
+        let t0 = Instant::now();
+        let mut e = MediaEngine::new(t0);
+        let (listener, speaker) = (CallMediaId(1), CallMediaId(2));
+        for (id, port) in [(listener, 50000), (speaker, 50002)] {
+            let mut media = negotiated();
+            media.remote_rtp = Some(SocketAddr::from(([127, 0, 0, 1], port)));
+            media.remote_rtcp = None;
+            e.add_call(
+                id,
+                StreamConfig::new(media, "vxp", 0),
+                SenderInit::random(),
+                t0,
+            );
+        }
+        e.bridge_half(listener, speaker);
+        // Both callers talk (A-law 0xaa): only the speaker's voice crosses.
+        let mut now = t0;
+        let (mut to_listener, mut to_speaker) = (0, 0);
+        for seq in 0..20u16 {
+            for (id, port) in [(listener, 40000), (speaker, 40002)] {
+                let mut buf = Vec::new();
+                RtpHeader {
+                    marker: seq == 0,
+                    payload_type: 8,
+                    sequence: seq,
+                    timestamp: u32::from(seq) * 160,
+                    ssrc: 11 + u32::from(port),
+                }
+                .write(&[0xaa; 160], &mut buf);
+                e.handle_rtp(id, SocketAddr::from(([127, 0, 0, 1], port)), &buf, now);
+            }
+            e.handle_timeout(now);
+            while let Some(t) = e.poll_transmit() {
+                if t.rtcp {
+                    continue;
+                }
+                let p = RtpPacket::parse(&t.bytes).unwrap();
+                if p.payload.iter().all(|&x| x == 0xaa) {
+                    if t.call == listener {
+                        to_listener += 1;
+                    } else {
+                        to_speaker += 1;
+                    }
+                }
+            }
+            now += Duration::from_millis(20);
+        }
+        assert!(to_listener >= 15, "{to_listener}");
+        assert_eq!(to_speaker, 0);
+        // A full bridge afterwards relays both ways again.
+        e.bridge(listener, speaker);
+        assert!(e.calls.values().all(|c| c.relays));
     }
 
     #[test]

@@ -184,6 +184,9 @@ enum Phase {
     Calling,
     /// Answered, media running.
     Connected,
+    /// Merged away: the party replaced our leg; the merge's outcome
+    /// removes the connection.
+    Replaced,
 }
 
 /// One CCXML connection: a SIP call and its media.
@@ -198,8 +201,21 @@ struct Conn {
     info: SessionInfo,
     /// The dialog running on it (its id and call key).
     dialog: Option<(String, CallKey)>,
-    /// A REFER for `<redirect>` is under way.
-    referring: bool,
+    /// A REFER sent on this call is under way, and what for.
+    referring: Option<Referral>,
+}
+
+/// Why a connection's REFER was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Referral {
+    /// `<redirect>` of a connected call.
+    Redirect,
+    /// `<merge>`: the REFER with `Replaces` that hands this call to the
+    /// other connection's party.
+    Merge {
+        connection1: String,
+        connection2: String,
+    },
 }
 
 /// One running CCXML session as the signalling task sees it.
@@ -382,7 +398,7 @@ impl Signalling {
                 sdp: None,
                 info,
                 dialog: None,
-                referring: false,
+                referring: None,
             });
         }
     }
@@ -501,25 +517,46 @@ impl Signalling {
                 }
             }
             UaEvent::ReferProgress { status, done, .. } => {
+                if !(done || status >= 300) {
+                    return None;
+                }
                 let s = self.ccxml.sessions.get_mut(&key)?;
-                let referring = s.conns.get(&connection).is_some_and(|c| c.referring);
-                if referring && (done || status >= 300) {
-                    if let Some(c) = s.conns.get_mut(&connection) {
-                        c.referring = false;
-                    }
-                    s.input(if (200..300).contains(&status) {
+                let referral = s.conns.get_mut(&connection)?.referring.take();
+                match referral {
+                    Some(Referral::Redirect) => s.input(if (200..300).contains(&status) {
                         Input::Redirected { connection }
                     } else {
                         Input::ConnectionError {
                             connection,
                             reason: format!("REFER answered {status}"),
                         }
-                    });
+                    }),
+                    Some(Referral::Merge {
+                        connection1,
+                        connection2,
+                    }) => self.ccxml_merge_done(key, connection1, connection2, status, now),
+                    None => {}
                 }
             }
             UaEvent::CallCancelled { .. }
             | UaEvent::RemoteHangup { .. }
             | UaEvent::Terminated { .. } => {
+                // The party a merge hands over to drops our leg once its
+                // dialog is replaced, maybe before the REFER's last NOTIFY:
+                // that is the merge's outcome, not a disconnect.
+                let replaced = self.ccxml.sessions.get(&key).is_some_and(|s| {
+                    s.conns.values().any(|c| {
+                        matches!(&c.referring, Some(Referral::Merge { connection2, .. }) if *connection2 == connection)
+                    })
+                });
+                if replaced {
+                    if let Some(s) = self.ccxml.sessions.get_mut(&key)
+                        && let Some(c) = s.conns.get_mut(&connection)
+                    {
+                        c.phase = Phase::Replaced;
+                    }
+                    return None;
+                }
                 let dialog = self.ccxml_gone(key, &connection);
                 if let Some(s) = self.ccxml.sessions.get(&key) {
                     s.input(Input::Disconnected {
@@ -947,10 +984,10 @@ impl Signalling {
                 let Some(s) = self.ccxml.sessions.get_mut(&key) else {
                     return;
                 };
-                match spec.src {
+                match spec.src.clone() {
                     Some(src) => {
-                        s.prepared
-                            .insert(spec.dialog.clone(), with_values(src, &spec.values));
+                        let url = dialog_url(src, &spec);
+                        s.prepared.insert(spec.dialog.clone(), url);
                         s.input(Input::DialogPrepared {
                             dialog: spec.dialog,
                         });
@@ -999,7 +1036,12 @@ impl Signalling {
                     (Some(a), Some(b), _) => {
                         self.media.stop_play(a);
                         self.media.stop_play(b);
-                        self.media.bridge(a, b);
+                        if full {
+                            self.media.bridge(a, b);
+                        } else {
+                            // Half duplex: `id1` hears `id2` (§10.2.5).
+                            self.media.bridge_half(a, b);
+                        }
                     }
                     // Half duplex: `id1` hears `id2` (§10.2.5).
                     (Some(call), None, Some((_, Some(conference)))) => {
@@ -1009,7 +1051,13 @@ impl Signalling {
                         self.ccxml_conference_join(conference, call, full, true);
                     }
                     _ => {
-                        tracing::info!(session = %key, %id1, %id2, "join without media to connect")
+                        if let Some(reason) = self.ccxml_join_unsupported(key, &id1, &id2) {
+                            tracing::info!(session = %key, %id1, %id2, %reason, "join not carried out");
+                            if let Some(s) = self.ccxml.sessions.get(&key) {
+                                s.input(Input::JoinFailed { id1, id2, reason });
+                            }
+                            return;
+                        }
                     }
                 }
                 if let Some(s) = self.ccxml.sessions.get(&key) {
@@ -1126,16 +1174,7 @@ impl Signalling {
                 connection1,
                 connection2,
                 ..
-            } => {
-                tracing::info!(%connection1, %connection2, "<merge> is not offered by vxp serve");
-                if let Some(s) = self.ccxml.sessions.get(&key) {
-                    s.input(Input::MergeFailed {
-                        connection1,
-                        connection2,
-                        reason: "merge is not offered by vxp serve".into(),
-                    });
-                }
-            }
+            } => self.ccxml_merge(key, connection1, connection2, now),
             Output::Fetch(_)
             | Output::Log { .. }
             | Output::Event { .. }
@@ -1143,6 +1182,37 @@ impl Signalling {
             | Output::Exit { .. }
             | Output::Ended { .. } => {}
         }
+    }
+
+    /// Why a join with no media path to set up cannot be confirmed, or
+    /// `None` when it already holds: a dialog runs on its connection's
+    /// media, so joining the two changes nothing. Two conferences' mixes,
+    /// a dialog and a conference or another connection, and connections
+    /// without media yet cannot be joined under `vxp serve`.
+    fn ccxml_join_unsupported(&self, key: CallKey, id1: &str, id2: &str) -> Option<String> {
+        let s = self.ccxml.sessions.get(&key)?;
+        let runs_on = |dialog: &str, connection: &str| {
+            s.conns
+                .get(connection)
+                .and_then(|c| c.dialog.as_ref())
+                .is_some_and(|(d, _)| d == dialog)
+        };
+        if runs_on(id1, id2) || runs_on(id2, id1) {
+            return None;
+        }
+        let conference = |id: &str| s.conferences.contains_key(id);
+        let connection = |id: &str| s.conns.contains_key(id);
+        let (c1, c2) = (conference(id1), conference(id2));
+        let reason = if c1 && c2 {
+            "conferences cannot be joined to each other under vxp serve"
+        } else if (c1 || c2) && !(connection(id1) || connection(id2)) {
+            "only a connection's audio can enter a conference's mix under vxp serve"
+        } else if (c1 || connection(id1)) && (c2 || connection(id2)) {
+            "a connection has no media yet"
+        } else {
+            "a dialog's audio can only be joined to the connection it runs on under vxp serve"
+        };
+        Some(reason.into())
     }
 
     /// A connection into a conference's mix; a prompt playing to it stops.
@@ -1223,7 +1293,7 @@ impl Signalling {
                 return;
             };
             match self.ua.refer(c.sip, &target, now) {
-                Ok(()) => c.referring = true,
+                Ok(()) => c.referring = Some(Referral::Redirect),
                 Err(err) => s.input(Input::ConnectionError {
                     connection,
                     reason: format!("cannot send REFER: {err}"),
@@ -1239,6 +1309,125 @@ impl Signalling {
             |(s, connection, reason)| s.input(Input::ConnectionError { connection, reason }),
             |(s, connection)| s.input(Input::Redirected { connection }),
         );
+    }
+
+    /// `<merge>` (§10.5.9): a network-level transfer. The first connection's
+    /// party is referred (RFC 3515) to the second's with `Replaces`
+    /// (RFC 3891) naming our dialog with it, so the two parties talk
+    /// directly; the outcome comes with the REFER's NOTIFYs.
+    fn ccxml_merge(
+        &mut self,
+        key: CallKey,
+        connection1: String,
+        connection2: String,
+        now: Instant,
+    ) {
+        let target = self.ccxml_merge_target(key, &connection2);
+        let Some(s) = self.ccxml.sessions.get_mut(&key) else {
+            return;
+        };
+        let sent = target.and_then(|target| {
+            let c = s
+                .conns
+                .get_mut(&connection1)
+                .filter(|c| matches!(c.phase, Phase::Connected) && c.referring.is_none())
+                .ok_or_else(|| format!("{connection1} is not connected"))?;
+            self.ua
+                .refer(c.sip, &target, now)
+                .map_err(|err| format!("cannot send REFER: {err}"))?;
+            c.referring = Some(Referral::Merge {
+                connection1: connection1.clone(),
+                connection2: connection2.clone(),
+            });
+            Ok(())
+        });
+        match sent {
+            Ok(()) => {
+                tracing::info!(session = %key, %connection1, %connection2, "merge: REFER with Replaces");
+            }
+            Err(reason) => s.input(Input::MergeFailed {
+                connection1,
+                connection2,
+                reason,
+            }),
+        }
+    }
+
+    /// The Refer-To of a merge: the second connection's party with
+    /// `Replaces` naming our dialog with it.
+    fn ccxml_merge_target(&self, key: CallKey, connection2: &str) -> Result<Uri, String> {
+        let c = self
+            .ccxml_conn(key, connection2)
+            .filter(|c| matches!(c.phase, Phase::Connected))
+            .ok_or_else(|| format!("{connection2} is not connected"))?;
+        let ids = self
+            .ua
+            .dialog_ids(c.sip)
+            .ok_or_else(|| format!("{connection2} has no dialog"))?;
+        let party = Uri::parse(&c.info.remote_uri)
+            .map_err(|err| format!("{connection2}: {}: {err}", c.info.remote_uri))?;
+        Ok(super::replaces_target(&party, &ids))
+    }
+
+    /// The merge's REFER is over: on success the platform's legs end
+    /// (BYE) and both connections leave the session with
+    /// `connection.merged`; otherwise `connection.merge.failed`.
+    fn ccxml_merge_done(
+        &mut self,
+        key: CallKey,
+        connection1: String,
+        connection2: String,
+        status: u16,
+        now: Instant,
+    ) {
+        if !(200..300).contains(&status) {
+            let replaced = self
+                .ccxml_conn(key, &connection2)
+                .is_some_and(|c| matches!(c.phase, Phase::Replaced));
+            let dialog = replaced
+                .then(|| self.ccxml_gone(key, &connection2))
+                .flatten();
+            if let Some(s) = self.ccxml.sessions.get(&key) {
+                s.input(Input::MergeFailed {
+                    connection1,
+                    connection2: connection2.clone(),
+                    reason: format!("REFER answered {status}"),
+                });
+                if replaced {
+                    s.input(Input::Disconnected {
+                        connection: connection2,
+                        reason: "hangup".into(),
+                        trigger: "remote".into(),
+                    });
+                }
+                if let Some(dialog) = dialog {
+                    s.input(Input::DialogExit {
+                        dialog,
+                        values: Value::Null,
+                    });
+                }
+            }
+            return;
+        }
+        for connection in [&connection1, &connection2] {
+            if let Some(sip) = self.ccxml_conn(key, connection).map(|c| c.sip) {
+                let _ = self.ua.hangup(sip, now);
+            }
+            let dialog = self.ccxml_gone(key, connection);
+            if let (Some(dialog), Some(s)) = (dialog, self.ccxml.sessions.get(&key)) {
+                s.input(Input::DialogExit {
+                    dialog,
+                    values: Value::Null,
+                });
+            }
+        }
+        tracing::info!(session = %key, %connection1, %connection2, "merged");
+        if let Some(s) = self.ccxml.sessions.get(&key) {
+            s.input(Input::Merged {
+                connection1,
+                connection2,
+            });
+        }
     }
 
     /// `<accept>`: answer with our SDP and start the media.
@@ -1375,7 +1564,7 @@ impl Signalling {
                     ..SessionInfo::default()
                 },
                 dialog: None,
-                referring: false,
+                referring: None,
             },
         );
     }
@@ -1411,7 +1600,7 @@ impl Signalling {
         let src = if spec.prepared {
             src
         } else {
-            with_values(src, &spec.values)
+            dialog_url(src, &spec)
         };
         let mut config = vxp_interpreter::vxml::session::SessionConfig::new(src.clone());
         config.info = c.info.clone();
@@ -1680,6 +1869,16 @@ fn transfer_outcome(name: &str, fields: &Map<String, Value>) -> Option<TransferR
 /// values added as query parameters (strings as they are, other values as
 /// JSON), so the application server that serves the dialog gets them with
 /// the first request.
+/// A dialog's initial URL: its namelist values and `parameters` in the
+/// query. The VoiceXML session's first fetch is a GET, so a `post` method
+/// sends the parameters the same way (and is logged).
+fn dialog_url(src: Url, spec: &DialogSpec) -> Url {
+    if spec.method == "post" && !spec.parameters.is_empty() {
+        tracing::info!(dialog = %spec.dialog, "dialog parameters sent in the query: the first fetch is a GET");
+    }
+    with_values(with_values(src, &spec.values), &spec.parameters)
+}
+
 fn with_values(mut src: Url, values: &Map<String, Value>) -> Url {
     if !values.is_empty() {
         let mut query = src.query_pairs_mut();
@@ -1727,6 +1926,31 @@ mod tests {
         routing.ccxml.insert("7000".into());
         assert!(is_ccxml(&php, &req("7000"), &routing));
         assert!(!is_ccxml(&php, &req("7001"), &routing));
+    }
+
+    #[test]
+    fn dialog_parameters_go_into_the_initial_fetch_beside_the_namelist() {
+        let spec = DialogSpec {
+            dialog: "d1".into(),
+            src: None,
+            mime: "application/voicexml+xml".into(),
+            connection: None,
+            conference: None,
+            values: serde_json::json!({"lang": "fr"})
+                .as_object()
+                .cloned()
+                .expect("object"),
+            parameters: serde_json::json!({"account": "42"})
+                .as_object()
+                .cloned()
+                .expect("object"),
+            method: "get".into(),
+            enctype: "application/x-www-form-urlencoded".into(),
+            duplex: Duplex::Full,
+            prepared: false,
+        };
+        let url = dialog_url(Url::parse("http://h/menu.vxml").expect("literal"), &spec);
+        assert_eq!(url.as_str(), "http://h/menu.vxml?lang=fr&account=42");
     }
 
     #[test]

@@ -806,6 +806,16 @@ impl Session {
         }
         let duplex = self.duplex(at, &req.duplex)?;
         let values = self.namelist(at, &req.namelist)?;
+        let parameters = self.namelist(at, &req.parameters)?;
+        let method = self
+            .eval_opt_string(at, &req.method)?
+            .map_or_else(|| "get".to_owned(), |m| m.to_ascii_lowercase());
+        if method != "get" && method != "post" {
+            return Err(at.semantic(format!("method `{method}` is neither get nor post")));
+        }
+        let enctype = self
+            .eval_opt_string(at, &req.enctype)?
+            .unwrap_or_else(|| "application/x-www-form-urlencoded".to_owned());
         let mime = self
             .eval_opt_string(at, &req.mime)?
             .unwrap_or_else(|| "application/voicexml+xml".to_owned());
@@ -828,6 +838,9 @@ impl Session {
             connection,
             conference,
             values,
+            parameters,
+            method,
+            enctype,
             duplex,
             prepared,
         })

@@ -620,6 +620,23 @@ impl Session {
                     [("id1", Value::String(id1)), ("id2", Value::String(id2))],
                 ));
             }
+            Input::JoinFailed { id1, id2, reason } => {
+                if self
+                    .pending_joins
+                    .remove(&(id1.clone(), id2.clone()))
+                    .is_none()
+                {
+                    return self.drop_event("error.conference.join", "no such join was requested");
+                }
+                self.enqueue(Event::new(
+                    "error.conference.join",
+                    [
+                        ("id1", Value::String(id1)),
+                        ("id2", Value::String(id2)),
+                        ("reason", Value::String(reason)),
+                    ],
+                ));
+            }
             Input::Unjoined { id1, id2 } => {
                 self.objects.unjoin(&id1, &id2);
                 self.objects.sync_media(&mut self.js);

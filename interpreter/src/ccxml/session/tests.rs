@@ -1106,3 +1106,105 @@ fn a_prepared_dialog_moves_with_its_state_and_src() {
         vec!["PREPARED http://app.example/menu.vxml application/voicexml+xml"]
     );
 }
+
+#[test]
+fn a_join_the_platform_cannot_carry_out_is_error_conference_join() {
+    let mut h = Harness::new(&doc(r#"<var name="conf"/><var name="conn"/>
+<eventprocessor>
+  <transition event="connection.alerting"><assign name="conn" expr="event$.connectionid"/><accept/></transition>
+  <transition event="connection.connected"><createconference conferenceid="conf"/></transition>
+  <transition event="conference.created"><join id1="conn" id2="conf"/></transition>
+  <transition event="error.conference.join">
+    <exit expr="event$.id1 + ' ' + event$.id2 + ' ' + event$.reason + ' ' + session.connections[conn].input"/>
+  </transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected {
+        connection: c.clone(),
+    });
+    let conference = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::CreateConference { conference, .. } => Some(conference.clone()),
+            _ => None,
+        })
+        .expect("conference requested");
+    h.input(Input::ConferenceCreated { conference });
+    let (id1, id2) = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Join { id1, id2, .. } => Some((id1.clone(), id2.clone())),
+            _ => None,
+        })
+        .expect("join requested");
+    // A failure for a join never asked for is dropped.
+    h.input(Input::JoinFailed {
+        id1: "nobody".into(),
+        id2: id2.clone(),
+        reason: "no media".into(),
+    });
+    assert_eq!(h.exit(), None);
+    h.input(Input::JoinFailed {
+        id1,
+        id2: id2.clone(),
+        reason: "no media".into(),
+    });
+    assert_eq!(
+        h.exit(),
+        Some(json!(format!("{c} {id2} no media undefined")))
+    );
+}
+
+#[test]
+fn dialogstart_parameters_method_and_enctype_reach_the_dialog_spec() {
+    let mut h = Harness::new(&doc(
+        r#"<var name="account" expr="'42'"/><var name="lang" expr="'fr'"/>
+<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected">
+    <dialogstart src="'menu.vxml'" connectionid="event$.connectionid" namelist="lang"
+                 parameters="account lang" method="'POST'"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="event$.reason"/></transition>
+</eventprocessor>"#,
+    ));
+    let c = h.inbound();
+    h.input(Input::Connected { connection: c });
+    let spec = h
+        .outs
+        .iter()
+        .find_map(|o| match o {
+            Output::StartDialog(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a dialog starts");
+    assert_eq!(
+        spec.parameters,
+        json!({"account": "42", "lang": "fr"})
+            .as_object()
+            .cloned()
+            .unwrap()
+    );
+    assert_eq!(
+        spec.values,
+        json!({"lang": "fr"}).as_object().cloned().unwrap()
+    );
+    assert_eq!(spec.method, "post");
+    assert_eq!(spec.enctype, "application/x-www-form-urlencoded");
+
+    let mut h = Harness::new(&doc(r#"<eventprocessor>
+  <transition event="connection.alerting"><accept/></transition>
+  <transition event="connection.connected">
+    <dialogstart src="'menu.vxml'" connectionid="event$.connectionid" method="'put'"/>
+  </transition>
+  <transition event="error.semantic"><exit expr="event$.reason"/></transition>
+</eventprocessor>"#));
+    let c = h.inbound();
+    h.input(Input::Connected { connection: c });
+    assert_eq!(
+        h.exit(),
+        Some(json!("method `put` is neither get nor post"))
+    );
+}
