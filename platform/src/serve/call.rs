@@ -302,6 +302,10 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                     note(CallNote::Send(send.body.clone()));
                     if !caller_gone {
                         act(CallAction::Send(Box::new(send)));
+                    } else if !send.is_async {
+                        // No INFO can go out any more: a handler that waits
+                        // for the reply would wait forever.
+                        session.handle_send_failed("the caller has hung up", Instant::now());
                     }
                 }
                 Output::Log { label, text, .. } => {

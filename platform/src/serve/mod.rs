@@ -43,8 +43,8 @@ use url::Url;
 use vxp_fetcher::{Fetcher, FetcherConfig, SessionJar};
 use vxp_interpreter::script::{Originator, Redirect};
 use vxp_interpreter::vxml::session::{
-    AudioFetch, BargeinType, ExternalMessage, Play, PlayId, PromptPart, QueuedPrompt, RecordResult,
-    SendRequest, SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
+    AudioFetch, BargeinType, Play, PlayId, PromptPart, QueuedPrompt, RecordResult, SendRequest,
+    SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
 };
 
 pub use call::{CallAction, CallEvent, CallKey, CallNote, SessionEnd};
