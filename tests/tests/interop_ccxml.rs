@@ -765,3 +765,71 @@ fn merge_refers_the_caller_to_the_callee_with_replaces() {
         "{notes:#?}"
     );
 }
+
+#[test]
+fn a_dialog_reads_what_its_dialogstart_passed() {
+    if !harness::tools_present(&["sipp"]) {
+        return;
+    }
+    let dir = harness::scratch("ccxml-dialog-session");
+    harness::page(
+        &dir,
+        "dialog.vxml",
+        r#"<form><block>
+             <log label="dialog"><value expr="session.connection.ccxml.values.account + ' ' + session.connection.ccxml.namelist.join(',')"/></log>
+             <log label="dialog"><value expr="'ids ' + session.connection.ccxml.dialogid + ' ' + session.connection.ccxml.connectionid + ' ' + session.connection.ccxml.sessionid"/></log>
+             <exit/>
+           </block></form>"#,
+    );
+    let page = dir.join("session.ccxml");
+    std::fs::write(
+        &page,
+        r#"<?xml version="1.0"?>
+<ccxml version="1.0" xmlns="http://www.w3.org/2002/09/ccxml">
+  <var name="caller"/>
+  <var name="account" expr="'A-42'"/>
+  <var name="d1"/>
+  <eventprocessor>
+    <transition event="connection.alerting">
+      <assign name="caller" expr="event$.connectionid"/>
+      <accept/>
+    </transition>
+    <transition event="connection.connected">
+      <dialogstart src="'dialog.vxml'" connectionid="caller" dialogid="d1" namelist="account"/>
+      <log expr="'ids ' + d1 + ' ' + caller + ' ' + session.id"/>
+    </transition>
+    <transition event="dialog.exit">
+      <disconnect connectionid="caller"/>
+    </transition>
+    <transition event="connection.disconnected">
+      <exit expr="'released'"/>
+    </transition>
+  </eventprocessor>
+</ccxml>
+"#,
+    )
+    .expect("page written");
+    let url = url::Url::from_file_path(&page).expect("absolute path");
+    let mut server = Server::start_with(|c| {
+        c.routing.numbers.insert("values".into(), url.to_string());
+    });
+    let (ok, log) = harness::sipp(server.sip(), "ccxml_wait_bye", "values", false);
+    assert!(ok, "sipp scenario ccxml_wait_bye failed:\n{log}");
+    let notes = server.wait_note(
+        Duration::from_secs(10),
+        |n| matches!(n, CallNote::Ended { how } if how.starts_with("exit")),
+    );
+    let logs: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| match n {
+            CallNote::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(logs.contains(&"A-42 account"), "{notes:#?}");
+    // The ids the dialog sees are the ones the CCXML page knows.
+    let ids: Vec<&str> = logs.iter().filter_map(|l| l.strip_prefix("ids ")).collect();
+    assert_eq!(ids.len(), 2, "{notes:#?}");
+    assert_eq!(ids.first(), ids.last(), "{notes:#?}");
+    assert!(!ids.iter().any(|i| i.contains("undefined")), "{notes:#?}");
+}

@@ -55,7 +55,7 @@ use boa_engine::{JsString, js_string};
 /// The engine types the host's API speaks in, so callers need not name boa.
 pub use boa_engine::{Context, JsObject, JsValue};
 pub use error::{ScriptError, ScriptErrorKind};
-pub use session::{Originator, Redirect, SessionInfo};
+pub use session::{CcxmlDialog, Originator, Redirect, SessionInfo};
 
 use compile::{Cache, CodeKind};
 

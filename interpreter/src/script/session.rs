@@ -1,6 +1,8 @@
 //! Session variables (VoiceXML 2.0 §5.1.4 and the GVP extensions):
 //! `session.connection.*` and `session.com.genesyslab.userdata`, built from
-//! what the platform learned from the call's INVITE.
+//! what the platform learned from the call's INVITE, and
+//! `session.connection.ccxml.*` for a dialog a CCXML session started (CCXML
+//! 1.0 Appendix D, VoiceXML integration).
 //!
 //! The objects are frozen: a document can read them but not change them.
 
@@ -65,6 +67,27 @@ pub struct SessionInfo {
     pub uuid: Option<String>,
     /// `session.com.genesyslab.userdata`: data attached to the call.
     pub userdata: BTreeMap<String, String>,
+    /// `session.connection.ccxml`: present when a CCXML `<dialogstart>` started
+    /// the session; `session.connection.ccxml` is undefined otherwise.
+    pub ccxml: Option<CcxmlDialog>,
+}
+
+/// What a CCXML session tells the dialog it starts (CCXML 1.0 Appendix D:
+/// `session.connection.ccxml.*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CcxmlDialog {
+    /// `.sessionid`: the CCXML session's id.
+    pub sessionid: String,
+    /// `.dialogid`: the dialog's id in that session.
+    pub dialogid: String,
+    /// `.connectionid`: the connection the dialog talks to, if any.
+    pub connectionid: Option<String>,
+    /// `.conferenceid`: the conference the dialog talks to, if any.
+    pub conferenceid: Option<String>,
+    /// `.values`: the variables the `<dialogstart>` passed, by name;
+    /// `.namelist` is the array of their names.
+    pub values: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ScriptHost {
@@ -126,6 +149,10 @@ impl ScriptHost {
             v.as_deref()
                 .map_or(JsValue::undefined(), |s| host.string(s))
         };
+        let ccxml = match &info.ccxml {
+            Some(c) => self.ccxml_dialog(c)?.into(),
+            None => JsValue::undefined(),
+        };
         let connection = self.frozen(&[
             ("local", local.into()),
             ("remote", remote.into()),
@@ -134,6 +161,7 @@ impl ScriptHost {
             ("redirect", redirect.into()),
             ("aai", optional(self, &info.aai)),
             ("uuid", optional(self, &info.uuid)),
+            ("ccxml", ccxml),
         ])?;
         let userdata: Vec<(&str, JsValue)> = info
             .userdata
@@ -150,6 +178,32 @@ impl ScriptHost {
                 .map_err(|e| ScriptError::from_js(&e, &mut self.context))?;
         }
         Ok(())
+    }
+
+    /// `session.connection.ccxml`: ids as strings (undefined when absent),
+    /// `values` as a frozen object of the passed variables and `namelist` as
+    /// the array of their names.
+    fn ccxml_dialog(&mut self, c: &CcxmlDialog) -> Result<JsObject, ScriptError> {
+        let mut values = Vec::with_capacity(c.values.len());
+        for (name, value) in &c.values {
+            values.push((name.as_str(), self.from_json(value)));
+        }
+        let values = self.frozen(&values)?;
+        let names: Vec<JsValue> = c.values.keys().map(|n| self.string(n)).collect();
+        let namelist = self.new_array(names);
+        self.freeze(&namelist)?;
+        let optional = |host: &Self, v: &Option<String>| {
+            v.as_deref()
+                .map_or(JsValue::undefined(), |s| host.string(s))
+        };
+        self.frozen(&[
+            ("sessionid", self.string(&c.sessionid)),
+            ("dialogid", self.string(&c.dialogid)),
+            ("connectionid", optional(self, &c.connectionid)),
+            ("conferenceid", optional(self, &c.conferenceid)),
+            ("values", values.into()),
+            ("namelist", namelist.into()),
+        ])
     }
 
     fn frozen(&mut self, props: &[(&str, JsValue)]) -> Result<JsObject, ScriptError> {

@@ -472,6 +472,7 @@ fn sample_session() -> SessionInfo {
         userdata: [("Customer".to_owned(), "gold".to_owned())]
             .into_iter()
             .collect(),
+        ccxml: None,
     }
 }
 

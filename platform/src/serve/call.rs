@@ -58,6 +58,8 @@ pub enum CallEvent {
     Hangup,
     /// A message for `<gvp:receive>` (SIP INFO with a body that is not DTMF).
     Message(ExternalMessage),
+    /// The INFO of a synchronous `<gvp:send>` failed (why): no reply will come.
+    SendFailed(String),
     /// Outcome of a `Transfer` action.
     TransferResult(TransferResult),
     /// Outcome of a `Record` action.
@@ -80,7 +82,7 @@ pub enum CallAction {
     /// (`answer = "on-media"`) must be answered now.
     Answer,
     /// `<gvp:send>`: a SIP INFO in the call's dialog. A synchronous send
-    /// whose INFO fails is answered with a `Message` saying so.
+    /// whose INFO fails is answered with `SendFailed`.
     Send(Box<SendRequest>),
     /// The session is over: end the call (BYE, or a rejection when it was
     /// never answered), or, for a dialog started by CCXML, end the dialog
@@ -300,6 +302,10 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                     note(CallNote::Send(send.body.clone()));
                     if !caller_gone {
                         act(CallAction::Send(Box::new(send)));
+                    } else if !send.is_async {
+                        // No INFO can go out any more: a handler that waits
+                        // for the reply would wait forever.
+                        session.handle_send_failed("the caller has hung up", Instant::now());
                     }
                 }
                 Output::Log { label, text, .. } => {
@@ -351,6 +357,7 @@ async fn drive(key: CallKey, config: SessionConfig, fetch: CallFetcher, channels
                     }
                     Some(CallEvent::Mark(name)) => if !finished { session.handle_mark(&name, now) },
                     Some(CallEvent::Message(msg)) => if !finished { session.handle_external_message(msg, now) },
+                    Some(CallEvent::SendFailed(why)) => if !finished { session.handle_send_failed(&why, now) },
                     Some(CallEvent::TransferResult(r)) => if !finished { session.handle_transfer_result(r, now) },
                     Some(CallEvent::RecordResult(r)) => if !finished { session.handle_record_result(r, now) },
                     Some(CallEvent::Hangup) | None => {

@@ -44,7 +44,7 @@ use vxp_interpreter::ccxml::model::Duplex;
 use vxp_interpreter::ccxml::{
     DialogSpec, Event, Input, MovedSource, Output, Session, SessionConfig, SourceKind, StartupMode,
 };
-use vxp_interpreter::script::Originator;
+use vxp_interpreter::script::{CcxmlDialog, Originator};
 use vxp_interpreter::vxml::session::{
     ExternalMessage, FetchId, FetchResult, SessionInfo, TransferRequest, TransferResult,
     TransferType,
@@ -1604,6 +1604,14 @@ impl Signalling {
         };
         let mut config = vxp_interpreter::vxml::session::SessionConfig::new(src.clone());
         config.info = c.info.clone();
+        // `session.connection.ccxml.*` in the dialog (CCXML 1.0 Appendix D).
+        config.info.ccxml = Some(CcxmlDialog {
+            sessionid: s.id.clone(),
+            dialogid: spec.dialog.clone(),
+            connectionid: spec.connection.clone(),
+            conferenceid: spec.conference.clone(),
+            values: spec.values.clone(),
+        });
         let sip = c.sip;
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let fetch = CallFetcher::new(self.fetcher.clone());

@@ -43,8 +43,8 @@ use url::Url;
 use vxp_fetcher::{Fetcher, FetcherConfig, SessionJar};
 use vxp_interpreter::script::{Originator, Redirect};
 use vxp_interpreter::vxml::session::{
-    AudioFetch, BargeinType, ExternalMessage, Play, PlayId, PromptPart, QueuedPrompt, RecordResult,
-    SendRequest, SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
+    AudioFetch, BargeinType, Play, PlayId, PromptPart, QueuedPrompt, RecordResult, SendRequest,
+    SessionConfig, SessionInfo, TransferRequest, TransferResult, TransferType,
 };
 
 pub use call::{CallAction, CallEvent, CallKey, CallNote, SessionEnd};
@@ -876,7 +876,7 @@ impl Signalling {
                 } else if !send.is_async {
                     self.send_to(
                         key,
-                        CallEvent::Message(send_failure("the call has left the platform")),
+                        CallEvent::SendFailed("the call has left the platform".into()),
                     );
                 }
             }
@@ -931,17 +931,16 @@ impl Signalling {
             Err(err) => {
                 tracing::info!(call = %key, error = %err, "cannot send the INFO");
                 if !send.is_async {
-                    let _ = call
-                        .events
-                        .send(CallEvent::Message(send_failure(&err.to_string())));
+                    let _ = call.events.send(CallEvent::SendFailed(err.to_string()));
                 }
             }
         }
     }
 
     /// The final response to a `<gvp:send>` INFO (`failed`: its status). A
-    /// synchronous send that failed gets a failure message so the session
-    /// does not wait for a reply that will never come.
+    /// synchronous send that failed is told so (`SendFailed`): the session
+    /// throws an error event instead of waiting for a reply that will never
+    /// come.
     fn info_answered(&mut self, sip: CallId, failed: Option<u16>) {
         let Some(&key) = self.by_sip.get(&sip) else {
             return;
@@ -954,10 +953,7 @@ impl Signalling {
         if let Some(status) = failed {
             tracing::info!(call = %key, status, "gvp:send INFO refused");
             if waits {
-                self.send_event(
-                    sip,
-                    CallEvent::Message(send_failure(&format!("SIP {status}"))),
-                );
+                self.send_event(sip, CallEvent::SendFailed(format!("SIP {status}")));
             }
         }
     }
@@ -1596,20 +1592,6 @@ fn supports_replaces(headers: &[(String, String)]) -> bool {
     })
 }
 
-/// The message a synchronous `<gvp:send>` gets when its INFO fails, in the
-/// CTI reply form (`Result=...&...`) so the application can test it.
-fn send_failure(reason: &str) -> ExternalMessage {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("Result", "FAILURE")
-        .append_pair("Reason", reason)
-        .finish();
-    ExternalMessage {
-        sourcetype: "sip".into(),
-        contenttype: "application/x-www-form-urlencoded".into(),
-        content: body,
-    }
-}
-
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
@@ -1677,14 +1659,6 @@ mod tests {
         assert!(supports_replaces(&h("require", "Replaces")));
         assert!(!supports_replaces(&h("Supported", "timer, norefersub")));
         assert!(!supports_replaces(&h("Allow", "INVITE, REFER, replaces")));
-    }
-
-    #[test]
-    fn a_failed_send_reads_like_a_cti_reply() {
-        let m = send_failure("SIP 415");
-        assert_eq!(m.content, "Result=FAILURE&Reason=SIP+415");
-        assert_eq!(m.contenttype, "application/x-www-form-urlencoded");
-        assert_eq!(m.sourcetype, "sip");
     }
 
     #[test]

@@ -237,7 +237,28 @@ impl Session {
             return Ok(Flow::Next);
         }
         self.wait = Wait::Message { deadline: None };
+        self.send_waits = Some(s.loc.clone());
         Ok(Flow::Suspend(Vec::new()))
+    }
+
+    /// A synchronous send's message was not delivered: its reply will never
+    /// come, so the wait ends with an error event at the `<gvp:send>`.
+    pub(super) fn on_send_failed(&mut self, reason: &str) -> Option<Step> {
+        if !matches!(self.wait, Wait::Message { .. }) {
+            tracing::debug!(
+                reason,
+                "send failure with no synchronous <gvp:send> waiting"
+            );
+            return None;
+        }
+        let loc = self.send_waits.take()?;
+        self.suspended = None;
+        self.wait = Wait::Running;
+        Some(Step::Throw(Event::new(
+            "error.com.genesyslab.send",
+            Some(format!("{loc}: the message was not delivered: {reason}")),
+            Some(loc),
+        )))
     }
 
     /// `<gvp:receive>`: takes a queued message or waits for the next one.
@@ -272,6 +293,7 @@ impl Session {
         if let Wait::Message { .. } = self.wait {
             self.js
                 .set_last_message(&m.sourcetype, &m.contenttype, &m.content);
+            self.send_waits = None;
             self.wait = Wait::Running;
             return Some(Step::Resume);
         }

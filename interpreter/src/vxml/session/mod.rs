@@ -176,6 +176,8 @@ pub struct Session {
     disconnect_values: Option<Vec<(String, serde_json::Value)>>,
     /// Nesting of the same event re-thrown from its own handler.
     event_chain: Vec<String>,
+    /// The synchronous `<gvp:send>` whose reply the session waits for.
+    send_waits: Option<Loc>,
 }
 
 impl Session {
@@ -228,6 +230,7 @@ impl Session {
             hung_up: false,
             disconnect_values: None,
             event_chain: Vec::new(),
+            send_waits: None,
         };
         let url = s.config.initial.clone();
         s.fetch_document(url, Nav::Initial, None);
@@ -331,6 +334,17 @@ impl Session {
         }
     }
 
+    /// The message carrying a synchronous `<gvp:send>` could not be
+    /// delivered (the INFO was refused, timed out or the call has no
+    /// dialog), so no reply will come: `error.com.genesyslab.send` is thrown
+    /// where the send is, with `reason` in `_message`. Ignored unless a
+    /// synchronous send waits for its reply.
+    pub fn handle_send_failed(&mut self, reason: &str, now: Instant) {
+        if let Some(step) = self.on_send_failed(reason) {
+            self.drive(step, now);
+        }
+    }
+
     /// The caller hung up (§5.3.11): `connection.disconnect.hangup` is
     /// thrown, its handler runs, then the session ends.
     pub fn handle_hangup(&mut self, now: Instant) {
@@ -347,6 +361,7 @@ impl Session {
         self.fetches.clear();
         self.loading = None;
         self.pending_fill = None;
+        self.send_waits = None;
         self.wait = Wait::Running;
         let ev = Event::new("connection.disconnect.hangup", None, None);
         self.drive(fia::Step::Throw(ev), now);

@@ -1506,3 +1506,143 @@ fn typeahead_is_discarded_by_prompts_without_barge_in() {
     d.press("4");
     assert!(d.text().ends_with("log 12/4\nexit "), "{}", d.text());
 }
+
+const GVP_VXML: &str = r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xmlns:gvp="http://www.genesyslab.com/2006/vxml21-extension">"#;
+
+#[test]
+fn failed_synchronous_send_throws_an_error_the_form_catches() {
+    let page = format!(
+        r#"{GVP_VXML}
+      <form><var name="Action" expr="'GetData'"/>
+        <catch event="error.com.genesyslab.send"><log><value expr="_event + ' ' + _message"/></log><exit/></catch>
+        <block><gvp:send async="false" namelist="Action"/><log>not reached</log></block>
+      </form></vxml>"#
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    assert!(d.text().ends_with("send Action=GetData"), "{}", d.text());
+    assert!(!d.s.is_finished());
+    d.s.handle_send_failed("SIP 415", d.now);
+    d.pump();
+    let text = d.text();
+    assert!(
+        text.ends_with(
+            "event error.com.genesyslab.send\nlog error.com.genesyslab.send http://app.test/main.vxml:4:16: the message was not delivered: SIP 415\nexit "
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("not reached"), "{text}");
+}
+
+#[test]
+fn send_failure_without_a_waiting_send_is_ignored() {
+    let page = format!(
+        r#"{GVP_VXML}
+      <form><block><gvp:send async="true" body="a=1"/><gvp:receive/><log><value expr="application.lastmessage$.content"/></log></block></form></vxml>"#
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_send_failed("SIP 500", d.now);
+    d.pump();
+    assert!(d.text().ends_with("send a=1"), "{}", d.text());
+    d.s.handle_external_message(
+        ExternalMessage {
+            sourcetype: "cti".into(),
+            contenttype: "text/plain".into(),
+            content: "late".into(),
+        },
+        d.now,
+    );
+    d.pump();
+    assert!(d.text().ends_with("log late\nexit "), "{}", d.text());
+}
+
+#[test]
+fn failed_send_uncaught_ends_the_session_with_the_error() {
+    let page = format!(
+        r#"{GVP_VXML}<form><block><gvp:send async="false" body="a=1"/></block></form></vxml>"#
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.s.handle_send_failed("the call has left the platform", d.now);
+    d.pump();
+    assert!(
+        d.text().contains("error error.com.genesyslab.send: "),
+        "{}",
+        d.text()
+    );
+    assert!(d.s.is_finished());
+}
+
+#[test]
+fn hangup_during_receive_runs_the_form_catch() {
+    let page = format!(
+        r#"{GVP_VXML}
+      <form id="f">
+        <catch event="connection.disconnect.hangup"><log>form saw the hangup</log></catch>
+        <block><gvp:receive/><log>not reached</log></block>
+      </form></vxml>"#
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    assert!(!d.s.is_finished());
+    d.hangup();
+    let text = d.text();
+    assert!(
+        text.ends_with(
+            "event connection.disconnect.hangup\nlog form saw the hangup\ndisconnect []"
+        ),
+        "{text}"
+    );
+    assert!(d.s.is_finished());
+}
+
+#[test]
+fn hangup_during_receive_in_filled_runs_the_form_catch() {
+    let page = format!(
+        r#"{GVP_VXML}
+      <form>
+        <catch event="connection.disconnect.hangup"><log>form saw the hangup</log></catch>
+        <field name="a"><grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">1</rule></grammar>
+          <prompt>A.</prompt><filled><gvp:receive maxtime="30s"/><log>not reached</log></filled></field>
+      </form></vxml>"#
+    );
+    let mut d = Driver::new(&[("main.vxml", &page)]);
+    d.press("1");
+    d.hangup();
+    let text = d.text();
+    assert!(
+        text.ends_with(
+            "event connection.disconnect.hangup\nlog form saw the hangup\ndisconnect []"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn ccxml_dialog_reads_session_connection_ccxml() {
+    let page = vxml(
+        r#"<form><block><log><value expr="session.connection.ccxml.sessionid + ' ' + session.connection.ccxml.dialogid + ' ' + session.connection.ccxml.connectionid + ' ' + typeof session.connection.ccxml.conferenceid"/></log>
+        <log><value expr="session.connection.ccxml.values.pin + ' ' + session.connection.ccxml.values.tries + ' ' + session.connection.ccxml.namelist.join(',')"/></log></block></form>"#,
+    );
+    let mut values = serde_json::Map::new();
+    values.insert("pin".into(), serde_json::json!("1234"));
+    values.insert("tries".into(), serde_json::json!(3));
+    let mut d = Driver::with_config(&[("main.vxml", &page)], |c| {
+        c.info.ccxml = Some(crate::script::CcxmlDialog {
+            sessionid: "ccxml-1".into(),
+            dialogid: "dialog-2".into(),
+            connectionid: Some("conn-3".into()),
+            conferenceid: None,
+            values,
+        });
+    });
+    d.pump();
+    assert!(
+        d.text()
+            .ends_with("log ccxml-1 dialog-2 conn-3 undefined\nlog 1234 3 pin,tries\nexit "),
+        "{}",
+        d.text()
+    );
+    let plain = vxml(
+        r#"<form><block><log><value expr="typeof session.connection.ccxml"/></log></block></form>"#,
+    );
+    let d = Driver::new(&[("main.vxml", &plain)]);
+    assert!(d.text().ends_with("log undefined\nexit "), "{}", d.text());
+}
