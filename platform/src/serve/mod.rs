@@ -983,20 +983,21 @@ impl Signalling {
                 return;
             }
         };
+        let to = match Uri::parse(&req.dest) {
+            Ok(uri) => uri,
+            Err(err) => {
+                self.send_to(
+                    key,
+                    fail(
+                        "error.connection.baddestination",
+                        format!("{}: {err}", req.dest),
+                    ),
+                );
+                return;
+            }
+        };
         let Some(handoff) = handoff else {
-            let target = match Uri::parse(&req.dest) {
-                Ok(uri) => uri,
-                Err(err) => {
-                    self.send_to(
-                        key,
-                        fail(
-                            "error.connection.baddestination",
-                            format!("{}: {err}", req.dest),
-                        ),
-                    );
-                    return;
-                }
-            };
+            let target = to;
             let redirect = method.as_deref() == Some("REDIRECT");
             if self.early.contains_key(&key) || redirect {
                 if self.redirect(key, &target, now) {
@@ -1023,19 +1024,6 @@ impl Signalling {
         if !self.ensure_answered(key, now).await {
             return;
         }
-        let to = match Uri::parse(&req.dest) {
-            Ok(uri) => uri,
-            Err(err) => {
-                self.send_to(
-                    key,
-                    fail(
-                        "error.connection.baddestination",
-                        format!("{}: {err}", req.dest),
-                    ),
-                );
-                return;
-            }
-        };
         if let Some(target) = crate::sip::dns::numeric_target(&to) {
             if let Err((event, message)) = self.start_leg(key, req, handoff, to, target, now).await
             {
