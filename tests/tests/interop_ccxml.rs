@@ -209,6 +209,17 @@ fn heard(dir: &Path) -> Vec<i16> {
     harness::read_wav(file)
 }
 
+/// The text of every `<log>` in `notes`, in order.
+fn log_texts(notes: &[CallNote]) -> Vec<&str> {
+    notes
+        .iter()
+        .filter_map(|n| match n {
+            CallNote::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The 20 ms frames of `samples` whose level is above faint noise.
 fn voiced(samples: &[i16]) -> Vec<i16> {
     samples
@@ -516,13 +527,7 @@ fn a_dialogs_transfer_and_disconnect_are_the_pages_to_carry_out() {
         Duration::from_secs(10),
         |n| matches!(n, CallNote::Ended { how } if how.starts_with("exit")),
     );
-    let logs: Vec<&str> = notes
-        .iter()
-        .filter_map(|n| match n {
-            CallNote::Log { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let logs = log_texts(&notes);
     for expected in [
         "transfer bridge to sip:agent@127.0.0.1:5999",
         "transfer busy",
@@ -599,13 +604,7 @@ fn createccxml_starts_a_child_session_that_talks_to_its_parent() {
         Duration::from_secs(10),
         |n| matches!(n, CallNote::Ended { how } if how == "exit \"done\""),
     );
-    let logs: Vec<&str> = notes
-        .iter()
-        .filter_map(|n| match n {
-            CallNote::Log { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let logs = log_texts(&notes);
     let created = logs.iter().position(|l| *l == "created true");
     let hello = logs.iter().position(|l| l.starts_with("the child says"));
     assert!(created < hello, "ccxml.created comes first: {logs:#?}");
@@ -680,13 +679,7 @@ fn move_hands_a_call_to_another_session_that_hangs_it_up() {
         Duration::from_secs(10),
         |n| matches!(n, CallNote::Ended { how } if how == "exit \"handed over\""),
     );
-    let logs: Vec<&str> = notes
-        .iter()
-        .filter_map(|n| match n {
-            CallNote::Log { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let logs = log_texts(&notes);
     for expected in ["moved away", "the child has CONNECTED"] {
         assert!(logs.contains(&expected), "no log {expected:?}: {notes:#?}");
     }
@@ -819,13 +812,7 @@ fn a_dialog_reads_what_its_dialogstart_passed() {
         Duration::from_secs(10),
         |n| matches!(n, CallNote::Ended { how } if how.starts_with("exit")),
     );
-    let logs: Vec<&str> = notes
-        .iter()
-        .filter_map(|n| match n {
-            CallNote::Log { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let logs = log_texts(&notes);
     assert!(logs.contains(&"A-42 account"), "{notes:#?}");
     // The ids the dialog sees are the ones the CCXML page knows.
     let ids: Vec<&str> = logs.iter().filter_map(|l| l.strip_prefix("ids ")).collect();
