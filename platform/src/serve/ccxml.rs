@@ -1105,34 +1105,21 @@ impl Signalling {
                 target,
                 name,
                 fields,
-            } if targettype == "dialog" => {
-                self.ccxml_send_to_dialog(key, sendid, &target, name, fields);
-            }
-            Output::SendEvent {
-                sendid,
-                targettype,
-                target,
-                name,
-                fields,
-            } if targettype == "ccxml" => {
-                self.ccxml_send_to_session(key, sendid, &target, name, fields);
-            }
-            Output::SendEvent {
-                sendid,
-                targettype,
-                target,
-                ..
-            } => {
-                // basichttp sends are made by the worker; other target types
-                // are not offered.
-                if let Some(s) = self.ccxml.sessions.get(&key) {
-                    s.input(Input::SendFailed {
-                        sendid,
-                        event: "error.send.targetunavailable".into(),
-                        reason: format!("no {targettype} target {target} on this server"),
-                    });
+            } => match targettype.as_str() {
+                "dialog" => self.ccxml_send_to_dialog(key, sendid, &target, name, fields),
+                "ccxml" => self.ccxml_send_to_session(key, sendid, &target, name, fields),
+                _ => {
+                    // basichttp sends are made by the worker; other target
+                    // types are not offered.
+                    if let Some(s) = self.ccxml.sessions.get(&key) {
+                        s.input(Input::SendFailed {
+                            sendid,
+                            event: "error.send.targetunavailable".into(),
+                            reason: format!("no {targettype} target {target} on this server"),
+                        });
+                    }
                 }
-            }
+            },
             Output::CreateSession {
                 sessionid,
                 url,
