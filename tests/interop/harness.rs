@@ -72,6 +72,12 @@ pub fn free_port() -> u16 {
     s.local_addr().expect("addr").port()
 }
 
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_tcp_port() -> u16 {
+    let s = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
+}
+
 /// A running server and the runtime it lives on.
 pub struct Server {
     pub runtime: tokio::runtime::Runtime,
@@ -319,8 +325,26 @@ impl Baresip {
     /// Starts baresip with the given `accounts` line (for example an agent
     /// that answers by itself: `;answermode=auto`).
     pub fn start_as(dir: &Path, caller_wav: &Path, account: &str) -> Baresip {
+        // The ports are picked free but are only taken when baresip binds
+        // them, so a test running beside this one can take one first: then
+        // baresip stops or its control port never answers, and it is
+        // started again on new ports.
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Self::try_start(dir, caller_wav, account) {
+                Ok(baresip) => return baresip,
+                Err(err) => last_error = err,
+            }
+        }
+        panic!(
+            "baresip ctrl_tcp not reachable: {last_error}; log in {}",
+            dir.display()
+        )
+    }
+
+    fn try_start(dir: &Path, caller_wav: &Path, account: &str) -> Result<Baresip, String> {
         let sip_port = free_port();
-        let ctrl_port = free_port();
+        let ctrl_port = free_tcp_port();
         let rec = dir.join("rec");
         std::fs::create_dir_all(&rec).expect("rec folder");
         let config = format!(
@@ -345,7 +369,7 @@ impl Baresip {
         );
         std::fs::write(dir.join("config"), config).expect("config");
         std::fs::write(dir.join("accounts"), format!("{account}\n")).expect("accounts");
-        let child = Command::new("baresip")
+        let mut child = Command::new("baresip")
             .arg("-f")
             .arg(dir)
             .args(["-n", "127.0.0.1"])
@@ -358,22 +382,29 @@ impl Baresip {
         let ctrl = loop {
             match TcpStream::connect(("127.0.0.1", ctrl_port)) {
                 Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
+                Err(err) => {
+                    let exited = matches!(child.try_wait(), Ok(Some(_)));
+                    if exited || Instant::now() >= deadline {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(format!(
+                            "port {ctrl_port}: {err} (baresip exited: {exited})"
+                        ));
+                    }
                     std::thread::sleep(Duration::from_millis(50))
                 }
-                Err(err) => panic!("baresip ctrl_tcp not reachable: {err}"),
             }
         };
         ctrl.set_read_timeout(Some(Duration::from_millis(200)))
             .expect("timeout");
-        Baresip {
+        Ok(Baresip {
             child,
             sip_port,
             ctrl,
             dir: dir.to_owned(),
             events: Vec::new(),
             token: 0,
-        }
+        })
     }
 
     /// Sends one ctrl_tcp command (netstring-framed JSON).
