@@ -218,7 +218,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             threads: 0,
-            calls_per_worker: 25,
+            calls_per_worker: 10,
         }
     }
 }

@@ -10,7 +10,7 @@
 //! Each worker holds at most `calls_per_worker` calls; when every worker is
 //! full the pool starts another. boa's collector is per thread and walks
 //! every context on it, so this bound is what bounds a collection's pause
-//! (about 1 ms for 10 contexts, 2.5 ms for 25; see docs/PERFORMANCE.md). A
+//! (about 1 ms for 10 contexts, 4 ms for 25; see docs/PERFORMANCE.md). A
 //! worker also collects when it goes idle after its calls have taken steps
 //! ([`note_step`]), so collections happen between dialog steps rather than
 //! inside one.
