@@ -978,6 +978,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A fresh folder for one test's documents.
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("vxp-ccxml-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
     fn write(dir: &std::path::Path, name: &str, body: &str) -> Url {
         let path = dir.join(name);
         std::fs::write(
@@ -992,8 +999,7 @@ mod tests {
 
     #[test]
     fn a_child_session_runs_and_talks_to_its_parent() {
-        let dir = std::env::temp_dir().join(format!("vxp-ccxml-text-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = scratch("text");
         write(
             &dir,
             "child.ccxml",
@@ -1025,8 +1031,7 @@ mod tests {
 
     #[test]
     fn noanswer_waits_for_the_createcall_timeout() {
-        let dir = std::env::temp_dir().join(format!("vxp-ccxml-noanswer-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = scratch("noanswer");
         let url = write(
             &dir,
             "call.ccxml",
@@ -1052,8 +1057,7 @@ outcome = "noanswer"
 
     #[test]
     fn a_child_whose_document_is_missing_or_malformed_is_a_createccxml_error() {
-        let dir = std::env::temp_dir().join(format!("vxp-ccxml-badchild-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = scratch("badchild");
         std::fs::write(dir.join("bad.ccxml"), "<ccxml version=").expect("written");
         let parent = write(
             &dir,
@@ -1080,8 +1084,7 @@ outcome = "noanswer"
 
     #[test]
     fn a_hangup_ends_the_dialog_on_that_call() {
-        let dir = std::env::temp_dir().join(format!("vxp-ccxml-hangup-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = scratch("hangup");
         let url = write(
             &dir,
             "app.ccxml",
@@ -1114,8 +1117,7 @@ kind = "hangup"
 
     #[test]
     fn a_call_moves_to_a_child_session_and_its_hangup_follows_it() {
-        let dir = std::env::temp_dir().join(format!("vxp-ccxml-move-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = scratch("move");
         write(
             &dir,
             "agent.ccxml",
@@ -1181,8 +1183,7 @@ kind = "hangup"
 
     #[test]
     fn merge_succeeds_or_fails_as_the_scenario_says() {
-        let dir = std::env::temp_dir().join(format!("vxp-ccxml-merge-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = scratch("merge");
         let url = write(
             &dir,
             "merge.ccxml",
