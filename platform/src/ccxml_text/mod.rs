@@ -1158,9 +1158,7 @@ kind = "hangup"
 
     #[test]
     fn a_move_to_a_missing_session_comes_back_as_error_move() {
-        let dir =
-            std::env::temp_dir().join(format!("vxp-ccxml-move-missing-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = scratch("move-missing");
         let url = write(
             &dir,
             "front.ccxml",
